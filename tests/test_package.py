@@ -1,0 +1,46 @@
+"""The package as a user meets it: a light import and the `actseg` command."""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import actseg_lib
+from actseg_lib.cli import main
+
+
+def test_import_is_light():
+    code = "import sys, actseg_lib; print(sorted(m for m in ('torch', 'matplotlib', 'sklearn') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"actseg {actseg_lib.__version__}"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "usage: actseg" in capsys.readouterr().out
+
+
+def test_info_reports_the_device(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "torch" in out and "device" in out
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("actseg")
+    assert exe, "the `actseg` console script is not on PATH; install with `pip install -e .`"
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"actseg {actseg_lib.__version__}"
+
+
+def test_unknown_command_fails_clearly(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["trian"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'trian'" in capsys.readouterr().err

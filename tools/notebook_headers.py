@@ -1,0 +1,114 @@
+"""Keep every notebook's Colab badge and Colab setup cell in step with ``_config.yml``.
+
+The repository URL is written once, in ``_config.yml`` (``repository.url``). Notebooks
+need it in two places a reader sees before the library is installed: the "Open in
+Colab" badge of the first cell, and the setup cell that pip-installs the library on
+Colab. This tool writes both from the config (``--write``) or reports what differs
+(``--check``, used by ``tests/test_notebooks.py``).
+
+    python tools/notebook_headers.py --check
+    python tools/notebook_headers.py --write     # or: make sync-notebooks
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SETUP_TAG = "colab-setup"
+BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
+
+
+def repository() -> tuple[str, str]:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]
+    return repo["url"].rstrip("/"), repo.get("branch", "main")
+
+
+def colab_badge(url: str, branch: str, notebook: Path) -> str:
+    github_path = url.removeprefix("https://github.com/")
+    rel = notebook.resolve().relative_to(ROOT).as_posix()
+    return (
+        "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"(https://colab.research.google.com/github/{github_path}/blob/{branch}/{rel})"
+    )
+
+
+def setup_source(url: str) -> str:
+    return (
+        "# On Colab only: install this book's library from its repository.\n"
+        "# Elsewhere `make lab` (or `pip install -e .`) has installed it already.\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        "    import subprocess\n"
+        "\n"
+        f'    package = "actseg-lib @ git+{url}"\n'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)'
+    )
+
+
+def setup_cell(nb) -> int | None:
+    for i, cell in enumerate(nb.cells):
+        if SETUP_TAG in cell.get("metadata", {}).get("tags", []):
+            return i
+    return None
+
+
+def problems(path: Path, write: bool = False) -> list[str]:
+    """What differs from the expected header; with ``write``, fix it in place."""
+    url, branch = repository()
+    nb = nbformat.read(path, as_version=4)
+    found = []
+    first = nb.cells[0] if nb.cells else None
+    badge = colab_badge(url, branch, path)
+    if first is None or first.cell_type != "markdown" or not first.source.startswith("# "):
+        found.append(f"{path.name}: the first cell must be markdown starting with '# <title>'")
+    elif badge not in first.source:
+        if write and BADGE_RE.search(first.source):
+            first.source = BADGE_RE.sub(badge, first.source)
+        elif write:
+            head, _, rest = first.source.partition("\n")
+            first.source = f"{head}\n\n{badge}\n{rest}"
+        else:
+            found.append(f"{path.name}: the first cell lacks the Colab badge {badge}")
+    index = setup_cell(nb)
+    want = setup_source(url)
+    if index is None:
+        if write:
+            cell = nbformat.v4.new_code_cell(want, metadata={"tags": [SETUP_TAG, "remove-cell"]})
+            nb.cells.insert(1, cell)
+        else:
+            found.append(f"{path.name}: no code cell tagged '{SETUP_TAG}'")
+    elif nb.cells[index].source != want:
+        if write:
+            nb.cells[index].source = want
+        else:
+            found.append(f"{path.name}: the '{SETUP_TAG}' cell differs from tools/notebook_headers.py")
+    if write:
+        nbformat.write(nb, path)
+    return found
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", action="store_true", help="report notebooks that differ")
+    mode.add_argument("--write", action="store_true", help="rewrite badges and setup cells")
+    args = parser.parse_args(argv)
+    found = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        found += problems(path, write=args.write)
+    for line in found:
+        print(line)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
