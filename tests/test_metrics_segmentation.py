@@ -145,6 +145,15 @@ def test_string_and_int_labels_agree():
     assert scores(names[pred], names[true]) == scores(pred, true)
 
 
+def test_padded_batch_tensor_is_read_as_videos():
+    import torch
+
+    y = torch.tensor([[0, 0, 1, 1], [2, 2, 2, -100]])
+    p = torch.tensor([[0, 1, 1, 1], [2, 2, 0, 0]])
+    want = segmentation_scores([[0, 1, 1, 1], [2, 2, 0]], [[0, 0, 1, 1], [2, 2, 2]])
+    assert segmentation_scores(p, y, ignore_index=-100) == want
+
+
 def test_custom_overlaps_name_their_keys():
     s = scores([0, 1], [0, 1], overlaps=(0.75,))
     assert set(s) == {"acc", "edit", "f1@75"}

@@ -4,6 +4,7 @@ Executing them is nbval's job (`make test-notebooks`); these checks are instant.
 """
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -59,8 +60,11 @@ def test_parameters_cell_reads_the_size_from_the_environment(path):
 
 def test_repository_url_is_written_once():
     url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-    holders = [p for p in ROOT.glob("**/*") if p.is_file() and ".venv" not in p.parts
-               and "_build" not in p.parts and ".git" not in p.parts
-               and p.suffix in {".py", ".md", ".yml", ".toml", ".txt", ".cfg"}
-               and url in p.read_text(errors="ignore")]
-    assert [p.name for p in holders] == ["_config.yml"]
+    holders = []
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if not d.startswith((".", "_build"))]
+        for name in files:
+            path = Path(folder, name)
+            if path.suffix in {".py", ".md", ".yml", ".toml", ".txt", ".cfg"} and url in path.read_text(errors="ignore"):
+                holders.append(path.relative_to(ROOT).as_posix())
+    assert holders == ["_config.yml"], "the repository URL belongs in _config.yml only"

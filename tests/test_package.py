@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -33,8 +34,9 @@ def test_info_reports_the_device(capsys):
 
 
 def test_console_script_is_installed():
-    exe = shutil.which("actseg")
-    assert exe, "the `actseg` console script is not on PATH; install with `pip install -e .`"
+    # the script sits beside the interpreter of the environment the package is installed in
+    exe = shutil.which("actseg", path=str(Path(sys.executable).parent))
+    assert exe, "no `actseg` console script beside this Python; install with `pip install -e .`"
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == f"actseg {actseg_lib.__version__}"
 

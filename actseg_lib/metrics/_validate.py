@@ -46,7 +46,12 @@ def frame_labels(x, name: str) -> np.ndarray:
 
 
 def video_list(videos, name: str) -> list:
-    """The per-video sequence, refusing the easy mistake of passing one flat array."""
+    """The per-video sequence, refusing the easy mistake of passing one flat array.
+
+    A 2-D array or tensor ``[B, T]`` (a padded batch) is read as B videos of T frames.
+    """
+    if hasattr(videos, "detach"):
+        videos = to_numpy(videos, name)
     if isinstance(videos, (str, bytes)) or not isinstance(videos, Sequence | np.ndarray):
         raise TypeError(
             f"{name}: expected a list of per-video label arrays, got {type(videos).__name__}"
