@@ -1,0 +1,17 @@
+"""The one error type of the format readers: where it went wrong and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FormatError(ValueError):
+    """A file does not follow its format. The message names file, line and expectation."""
+
+    def __init__(self, path, expected: str, line: int | None = None, got: str | None = None):
+        where = f"{Path(path)}" + (f", line {line}" if line is not None else "")
+        message = f"{where}: expected {expected}"
+        if got is not None:
+            message += f", got {got}"
+        super().__init__(message)
+        self.path, self.line, self.expected = Path(path), line, expected
