@@ -1,0 +1,29 @@
+"""SynthAct: a procedural world of one simulated body seen through every modality the
+four papers use (RGB, 2D/3D skeleton, heat maps, IMUs, sparse IoT events), as trimmed
+recognition clips and untrimmed workflows.
+
+    from actseg_lib.data import synthact
+    clips = synthact.load("clips", "reduced")        # a sequence of Samples, cached on disk
+    sessions = synthact.load("packaging", "reduced")
+    parts = synthact.split(clips, "xsub")            # train / val / test indices
+"""
+
+from .actions import CONFUSABLE_PAIRS, PACKAGING, RECOGNITION_FULL, RECOGNITION_REDUCED
+from .generate import (
+    KINDS,
+    PACKAGING_CLASSES,
+    PACKAGING_IDS,
+    PRESETS,
+    SynthActConfig,
+    load,
+    make_clips,
+    make_workflow,
+    split,
+)
+from .views import VIEWS, joint_heatmaps
+
+__all__ = [
+    "CONFUSABLE_PAIRS", "KINDS", "PACKAGING", "PACKAGING_CLASSES", "PACKAGING_IDS", "PRESETS",
+    "RECOGNITION_FULL", "RECOGNITION_REDUCED", "SynthActConfig", "VIEWS", "joint_heatmaps",
+    "load", "make_clips", "make_workflow", "split",
+]

@@ -1,0 +1,358 @@
+"""Assembling SynthAct: trimmed recognition clips and untrimmed workflows, presets,
+splits and the on-disk cache.
+
+Every sample draws from its own random stream, seeded by (seed, kind, its index), so a
+sample does not depend on how many were generated before it or in which chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..sample import Sample
+from ..store import SampleStore, write_store
+from .actions import (
+    IDLE,
+    PACKAGING,
+    RECOGNITION_FULL,
+    RECOGNITION_REDUCED,
+    Action,
+    final_pose,
+    trajectories,
+)
+from .body import Subject, forward_kinematics
+from .render import render
+from .views import IMU_SENSORS, VIEWS, imu_signals
+
+DATA_VERSION = 1  # bump when generation changes, so caches are rebuilt
+KINDS = ("clips", "packaging", "daily")
+
+
+@dataclass(frozen=True)
+class SynthActConfig:
+    """Everything that determines a SynthAct dataset (and its cache key)."""
+
+    preset: str = "reduced"
+    seed: int = 0
+    fps: float = 30.0
+    num_subjects: int = 8
+    views: tuple = (0, 1, 2)
+    # trimmed clips (recognition)
+    vocabulary: str = "reduced"  # "reduced" (12 classes) or "full" (60)
+    repetitions: int = 1  # performances per (class, subject); each seen from every view
+    clip_frames: int = 16
+    image_size: int = 48
+    # untrimmed workflows (segmentation)
+    packaging_sessions: int = 16
+    boxes_per_session: int = 2
+    daily_sequences: int = 32
+    actions_per_sequence: tuple = (6, 10)
+    daily_rgb: bool = False  # render RGB for daily sequences (costly for long sequences)
+    shard_size: int = 256
+
+
+PRESETS = {
+    "reduced": SynthActConfig(),
+    "full": SynthActConfig(
+        preset="full", num_subjects=40, vocabulary="full", repetitions=5, image_size=112,
+        packaging_sessions=200, boxes_per_session=10, daily_sequences=1000, actions_per_sequence=(15, 25),
+        shard_size=128,
+    ),
+}
+
+
+def vocabulary(config: SynthActConfig) -> tuple[Action, ...]:
+    return RECOGNITION_FULL if config.vocabulary == "full" else RECOGNITION_REDUCED
+
+
+def _rng(config: SynthActConfig, kind: str, *index: int) -> np.random.Generator:
+    return np.random.default_rng([config.seed, KINDS.index(kind), *index])
+
+
+def _subject(config: SynthActConfig, subject_id: int) -> Subject:
+    return Subject.sample(subject_id, config.seed)
+
+
+def _place(tracks: dict, rng: np.random.Generator) -> dict:
+    """Stand the subject at a slightly random spot and heading."""
+    tracks = dict(tracks)
+    for name, spread in (("root_x", 0.2), ("root_z", 0.2), ("yaw", 12.0)):
+        tracks[name] = tracks.get(name, 0.0) + rng.uniform(-spread, spread)
+    return tracks
+
+
+def _frames(duration_s: float, fps: float) -> int:
+    return max(int(round(duration_s * fps)), 4)
+
+
+def _acting_hand(action: Action, subject: Subject) -> tuple[str, bool]:
+    mirror = subject.left_handed and action.hand == "right"
+    return ("left" if mirror else "right"), mirror
+
+
+def _observe(positions: np.ndarray, view: int, image_size: int, rng: np.random.Generator):
+    """Camera-frame 3D joints with sensor jitter, and their 2D projection."""
+    camera = VIEWS[view]
+    cam = camera.to_camera(positions) + rng.normal(0, 0.004, size=positions.shape)
+    return cam.astype(np.float32), camera.project(cam, image_size).astype(np.float32)
+
+
+# --- trimmed clips -----------------------------------------------------------------------
+
+def clip_index(config: SynthActConfig) -> list[tuple[int, int, int]]:
+    """(class, subject, repetition) of every performance, in generation order."""
+    return [(c, s, r) for s in range(config.num_subjects) for c in range(len(vocabulary(config)))
+            for r in range(config.repetitions)]
+
+
+def make_clips(config: SynthActConfig, cls: int, subject_id: int, rep: int) -> list[Sample]:
+    """One performance of class ``cls``, seen from every view: ``len(views)`` clips."""
+    actions = vocabulary(config)
+    action = actions[cls]
+    rng = _rng(config, "clips", cls, subject_id, rep)
+    subject = _subject(config, subject_id)
+    hand, mirror = _acting_hand(action, subject)
+    n = _frames(rng.uniform(*action.duration) / subject.speed, config.fps)
+    tracks = _place(trajectories(action, n, subject.amplitude, rng, mirror=mirror), rng)
+    positions, _ = forward_kinematics(tracks, subject)
+    keep = np.round(np.linspace(0, n - 1, config.clip_frames)).astype(int)  # uniform temporal sampling
+    u = keep / (n - 1)
+    visible = (u >= action.obj_window[0]) & (u <= action.obj_window[1])
+    samples = []
+    for view in config.views:
+        view_rng = _rng(config, "clips", cls, subject_id, rep, view)
+        cam, sk2d = _observe(positions[keep], view, config.image_size, view_rng)
+        rgb = render(sk2d, cam[..., 2], VIEWS[view].focal * config.image_size, subject.colors, action.obj,
+                     visible, hand, config.image_size, view_rng)
+        samples.append(Sample(
+            name=f"S{subject_id:03d}C{view:03d}R{rep:03d}A{cls:03d}",
+            fps=config.clip_frames / (n / config.fps),
+            class_names=tuple(a.name for a in actions),
+            label=cls, skeleton3d=cam[:, None], skeleton2d=sk2d[:, None], rgb=rgb,
+            subject=subject_id, view=view,
+            meta={"image_size": config.image_size, "object": action.obj, "source_frames": int(n),
+                  "left_handed": subject.left_handed},
+        ))
+    return samples
+
+
+# --- untrimmed workflows ---------------------------------------------------------------
+
+PACKAGING_CLASSES = tuple(a.name for _, a in PACKAGING) + ("Null",)
+PACKAGING_IDS = tuple(i for i, _ in PACKAGING) + (8100,)
+NULL = len(PACKAGING)  # index of Null in PACKAGING_CLASSES
+
+
+def packaging_plan(rng: np.random.Generator, boxes: int) -> list[int]:
+    """Operation indices of one session, Null gaps as ``NULL``: the packaging grammar.
+
+    Per box the ten operations in their usual order; relocating labels, attaching the
+    box label and putting the box on the back table are sometimes skipped; items are
+    inserted in one to three goes and labels sometimes scanned twice; Null gaps fall
+    between operations.
+    """
+    plan = [NULL]
+    for _ in range(boxes):
+        for op in range(len(PACKAGING)):
+            name = PACKAGING[op][1].name
+            if name in ("Relocate Item Label", "Attach Box Label", "Put on Back Table") and rng.random() < 0.1:
+                continue
+            repeats = {"Insert Items": rng.integers(1, 4), "Scan Label": 1 + (rng.random() < 0.25)}.get(name, 1)
+            plan += [op] * int(repeats)
+            if rng.random() < 0.35:
+                plan.append(NULL)
+    return plan + [NULL]
+
+
+def _daily_vocabulary(config: SynthActConfig) -> list[int]:
+    """Classes that start and end standing on the spot (or sit down, paired below)."""
+    actions = vocabulary(config)
+    moving = {"step", "turn", "kneel", "stand up"}
+    return [i for i, a in enumerate(actions) if not any(a.name.startswith(m) for m in moving)]
+
+
+def daily_plan(rng: np.random.Generator, config: SynthActConfig) -> list[int]:
+    """Class indices of one daily sequence, -1 for idle: actions separated by idle;
+    'sit down' is always followed (after an idle spell, seated) by 'stand up'."""
+    actions = vocabulary(config)
+    allowed = _daily_vocabulary(config)
+    sit, stand = [i for i, a in enumerate(actions) if a.name in ("sit down", "stand up")]
+    plan = [-1]
+    for _ in range(rng.integers(*config.actions_per_sequence, endpoint=True)):
+        cls = int(rng.choice(allowed))
+        plan += [cls, -1] + ([stand, -1] if cls == sit else [])
+    return plan
+
+
+def _perform(plan: list[tuple[Action, int | None]], subject: Subject, fps: float, rng: np.random.Generator):
+    """Concatenate the control tracks of a plan of (action, label) steps, continuously.
+
+    Returns the tracks, each step's (start, end) frames, and its actions.
+    """
+    tracks: dict[str, list] = {}
+    spans = []
+    pose: dict = {}
+    t = 0
+    for action, _ in plan:
+        n = _frames(rng.uniform(*action.duration) / subject.speed, fps)
+        _, mirror = _acting_hand(action, subject)
+        hold = pose if action is IDLE else None  # idle keeps whatever pose it starts in
+        step = trajectories(action, n, subject.amplitude, rng, mirror=mirror, start_pose=pose, end_pose=hold)
+        for name in set(tracks) | set(step):
+            tracks.setdefault(name, [np.zeros(t)])
+            tracks[name].append(step.get(name, np.zeros(n)))
+        pose = {name: float(values[-1]) for name, values in step.items()}
+        end = final_pose(action)
+        pose = {k: v for k, v in pose.items() if abs(v) > 1e-6 or k in end}
+        spans.append((t, t + n))
+        t += n
+    return {k: np.concatenate(v) for k, v in tracks.items()}, spans
+
+
+def _events(plan, spans, subject: Subject, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    out: dict[str, list] = {}
+    for (action, _), (a, b) in zip(plan, spans):
+        for name, phases in action.events:
+            for u in phases:
+                frame = a + int(round(u * (b - a - 1))) + int(rng.integers(-1, 2))
+                out.setdefault(name, []).append(min(max(frame, a), b - 1))
+    return {k: np.array(sorted(v), dtype=np.int64) for k, v in out.items()}
+
+
+def make_workflow(config: SynthActConfig, kind: str, index: int) -> Sample:
+    """One untrimmed sequence: a packaging session or a daily-activity sequence."""
+    rng = _rng(config, kind, index)
+    subject_id = index % config.num_subjects
+    subject = _subject(config, subject_id)
+    if kind == "packaging":
+        view = 0  # a front camera, like OpenPack's Kinect
+        plan = [(IDLE if op == NULL else PACKAGING[op][1], op) for op in packaging_plan(rng, config.boxes_per_session)]
+        class_names = PACKAGING_CLASSES
+    else:
+        view = config.views[index % len(config.views)]
+        actions = vocabulary(config)
+        plan = [(IDLE, 0) if c < 0 else (actions[c], c + 1) for c in daily_plan(rng, config)]
+        class_names = ("idle",) + tuple(a.name for a in actions)
+    tracks, spans = _perform(plan, subject, config.fps, rng)
+    positions, rotations = forward_kinematics(_place(tracks, rng), subject)
+    num_frames = len(positions)
+    labels = np.empty(num_frames, dtype=np.int64)
+    boundaries = np.zeros(num_frames, dtype=np.uint8)
+    for (_, label), (a, b) in zip(plan, spans):
+        labels[a:b] = label
+        boundaries[a] = 1  # every action start, repeats of the same class included
+    cam, sk2d = _observe(positions, view, config.image_size, rng)
+    rgb = None
+    if kind == "daily" and config.daily_rgb:
+        rgb = render(sk2d, cam[..., 2], VIEWS[view].focal * config.image_size, subject.colors, None,
+                     np.zeros(num_frames, bool), "right", config.image_size, rng)
+    imu = imu_signals(positions, rotations, config.fps, rng) if kind == "packaging" else None
+    return Sample(
+        name=f"{kind}_{index:05d}", fps=config.fps, class_names=class_names,
+        frame_labels=labels, boundaries=boundaries,
+        skeleton3d=cam[:, None], skeleton2d=sk2d[:, None], rgb=rgb,
+        imu=imu, imu_names=tuple(s[0] for s in IMU_SENSORS) if imu is not None else (),
+        events=_events(plan, spans, subject, rng) if kind == "packaging" else {},
+        subject=subject_id, view=view,
+        meta={"image_size": config.image_size,
+              **({"openpack_ids": list(PACKAGING_IDS), "null_index": NULL} if kind == "packaging" else
+                 {"background_index": 0})},
+    )
+
+
+# --- datasets on disk ------------------------------------------------------------------
+
+def config_for(preset, **overrides) -> SynthActConfig:
+    base = preset if isinstance(preset, SynthActConfig) else PRESETS[preset]
+    return replace(base, **overrides)
+
+
+def cache_key(config: SynthActConfig, kind: str) -> str:
+    blob = json.dumps({"kind": kind, "version": DATA_VERSION, **asdict(config)}, sort_keys=True)
+    return f"{kind}-{config.preset}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("ACTSEG_DATA", Path.home() / ".cache" / "actseg")) / "synthact"
+
+
+def _count(config: SynthActConfig, kind: str) -> int:
+    if kind == "clips":
+        return len(clip_index(config))  # performances; each gives len(views) clips
+    return config.packaging_sessions if kind == "packaging" else config.daily_sequences
+
+
+def _shards(config: SynthActConfig, kind: str, progress: bool):
+    from tqdm.auto import tqdm
+
+    total = _count(config, kind)
+    bar = tqdm(total=total, desc=f"SynthAct {kind} ({config.preset})", disable=not progress)
+    shard: list[Sample] = []
+    jobs = clip_index(config) if kind == "clips" else range(total)
+    for job in jobs:
+        if kind == "clips":
+            shard += make_clips(config, *job)
+        else:
+            shard.append(make_workflow(config, kind, job))
+        bar.update(1)
+        if len(shard) >= config.shard_size:
+            yield shard
+            shard = []
+    if shard:
+        yield shard
+    bar.close()
+
+
+def load(kind: str, preset="reduced", cache_dir=None, progress: bool = True, **overrides) -> SampleStore:
+    """The SynthAct dataset ``kind`` ("clips", "packaging" or "daily") of a preset.
+
+    Generated on first use, in shards (never all in memory), and cached under
+    ``cache_dir`` (default ``$ACTSEG_DATA/synthact`` or ``~/.cache/actseg/synthact``)
+    keyed by the full configuration, so any change of setting regenerates.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
+    config = config_for(preset, **overrides)
+    root = Path(cache_dir or default_cache_dir()) / cache_key(config, kind)
+    if (root / "manifest.json").exists():
+        return SampleStore(root)
+    return write_store(_shards(config, kind, progress), root, {"kind": kind, **asdict(config)})
+
+
+def split(store, protocol: str = "xsub", val_fraction: float = 0.15, seed: int = 0) -> dict[str, np.ndarray]:
+    """Indices of train / val / test samples.
+
+    ``xsub``: subjects with odd ids train, even ids test (NTU's cross-subject idea);
+    ``xview``: views 1 and 2 train, view 0 test (NTU's cross-view). The validation set
+    is carved out of train: whole subjects for xsub, a random fraction for xview. It
+    is for model selection; the test split is never used for it.
+    """
+    records = store.records() if hasattr(store, "records") else [
+        {"subject": s.subject, "view": s.view} for s in store]
+    subjects = np.array([r["subject"] for r in records])
+    views = np.array([r["view"] for r in records])
+    rng = np.random.default_rng(seed)
+    if protocol == "xsub":
+        train_mask = subjects % 2 == 1
+        train_subjects = np.unique(subjects[train_mask])
+        n_val = max(1, int(round(val_fraction * len(train_subjects))))
+        val_subjects = rng.choice(train_subjects, size=n_val, replace=False)
+        val_mask = np.isin(subjects, val_subjects)
+        train_mask &= ~val_mask
+        test_mask = subjects % 2 == 0
+    elif protocol == "xview":
+        test_mask = views == 0
+        candidates = np.flatnonzero(~test_mask)
+        val = rng.choice(candidates, size=max(1, int(round(val_fraction * len(candidates)))), replace=False)
+        val_mask = np.isin(np.arange(len(records)), val)
+        train_mask = ~test_mask & ~val_mask
+    else:
+        raise ValueError(f"protocol: expected 'xsub' or 'xview', got {protocol!r}")
+    return {name: np.flatnonzero(mask) for name, mask in
+            (("train", train_mask), ("val", val_mask), ("test", test_mask))}
