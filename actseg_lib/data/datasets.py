@@ -1,0 +1,133 @@
+"""PyTorch datasets over Samples, and the collate functions that batch them.
+
+* :class:`RecognitionDataset`: fixed-length clips -> ``{"rgb", "skeleton2d", "heatmaps",
+  "label"}`` tensors, batched by stacking;
+* :class:`SegmentationDataset`: variable-length sequences -> per-frame inputs and
+  labels, batched by :func:`collate_segmentation` with padding, a mask and
+  ``IGNORE_INDEX`` on padded labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .sample import IGNORE_INDEX, Sample
+from .synthact.views import joint_heatmaps
+
+SEGMENTATION_INPUTS = ("skeleton3d", "skeleton2d", "imu", "events", "features")
+
+
+class RecognitionDataset(Dataset):
+    """Trimmed clips for recognition.
+
+    Args:
+        samples: a sequence of Samples (a SynthAct store, a reader's list, ...).
+        indices: which of them (a split); all by default.
+        heatmap_size: if set, add ``heatmaps`` [T, J, s, s] from the 2D skeleton.
+        sigma: heat-map Gaussian width in heat-map pixels.
+
+    Items: ``rgb`` [T, 3, H, W] float in [0, 1]; ``skeleton2d`` [T, J, 2] in [0, 1]
+    (divided by the frame size); ``heatmaps``; ``label`` (long).
+    """
+
+    def __init__(self, samples, indices=None, heatmap_size: int | None = None, sigma: float = 1.0):
+        self.samples = samples
+        self.indices = np.arange(len(samples)) if indices is None else np.asarray(indices)
+        self.heatmap_size, self.sigma = heatmap_size, sigma
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict:
+        s: Sample = self.samples[int(self.indices[i])]
+        if s.label is None:
+            raise ValueError(f"sample {s.name!r} has no clip label: not a recognition clip")
+        item = {"label": torch.tensor(s.label, dtype=torch.long)}
+        size = s.meta.get("image_size") or (s.rgb.shape[1] if s.rgb is not None else None)
+        if s.rgb is not None:
+            item["rgb"] = torch.from_numpy(np.ascontiguousarray(s.rgb)).permute(0, 3, 1, 2).float() / 255.0
+        if s.skeleton2d is not None:
+            joints = s.skeleton2d[:, 0]  # [T, J, 2], the first body
+            item["skeleton2d"] = torch.from_numpy(joints / size).float()
+            if self.heatmap_size:
+                item["heatmaps"] = torch.from_numpy(joint_heatmaps(joints, size, self.heatmap_size, self.sigma))
+        return item
+
+
+def _frame_inputs(s: Sample, inputs) -> np.ndarray:
+    """[T, C] per-frame input vector: the requested modalities flattened and joined."""
+    parts = []
+    for name in inputs:
+        if name == "events":
+            dense = np.zeros((s.num_frames, max(len(s.events), 1)), np.float32)
+            for k, event in enumerate(sorted(s.events)):
+                dense[s.events[event], k] = 1.0
+            parts.append(dense)
+            continue
+        value = getattr(s, name)
+        if value is None:
+            raise ValueError(f"sample {s.name!r} has no {name!r} (it has {s.modalities()})")
+        if name == "skeleton3d":  # centre on the spine base so position in the room does not leak
+            value = value - value[:, :1, :1]
+        parts.append(np.asarray(value, np.float32).reshape(s.num_frames, -1))
+    return np.concatenate(parts, axis=1)
+
+
+class SegmentationDataset(Dataset):
+    """Untrimmed sequences for segmentation.
+
+    Args:
+        samples, indices: as for :class:`RecognitionDataset`.
+        inputs: modalities joined into the per-frame input ``x`` (see SEGMENTATION_INPUTS).
+        ignore_labels: class indices mapped to ``IGNORE_INDEX`` (e.g. OpenPack's Null).
+        sample_rate: keep every n-th frame (long real videos are often fed at 1/2).
+
+    Items: ``x`` [T, C] float, ``labels`` [T] long, ``boundaries`` [T] float.
+    """
+
+    def __init__(self, samples, indices=None, inputs=("skeleton3d",), ignore_labels=(), sample_rate: int = 1):
+        unknown = set(inputs) - set(SEGMENTATION_INPUTS)
+        if unknown:
+            raise ValueError(f"inputs: unknown {sorted(unknown)}; expected some of {SEGMENTATION_INPUTS}")
+        self.samples = samples
+        self.indices = np.arange(len(samples)) if indices is None else np.asarray(indices)
+        self.inputs, self.ignore_labels, self.sample_rate = tuple(inputs), tuple(ignore_labels), sample_rate
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict:
+        s: Sample = self.samples[int(self.indices[i])]
+        if s.frame_labels is None:
+            raise ValueError(f"sample {s.name!r} has no frame labels: not a segmentation sequence")
+        step = slice(None, None, self.sample_rate)
+        labels = np.asarray(s.frame_labels, dtype=np.int64).copy()
+        labels[np.isin(labels, self.ignore_labels)] = IGNORE_INDEX
+        boundaries = s.boundaries if s.boundaries is not None else np.r_[1, np.diff(labels) != 0]
+        return {
+            "x": torch.from_numpy(_frame_inputs(s, self.inputs)[step]),
+            "labels": torch.from_numpy(labels[step]),
+            "boundaries": torch.from_numpy(np.asarray(boundaries, np.float32)[step]),
+        }
+
+
+def collate_segmentation(batch: list[dict]) -> dict:
+    """Pad a list of sequences to the longest: ``x`` [B, T, C], ``labels`` [B, T]
+    (``IGNORE_INDEX`` where padded), ``boundaries`` [B, T], ``mask`` [B, T] bool,
+    ``lengths`` [B]."""
+    lengths = torch.tensor([len(item["labels"]) for item in batch])
+    T = int(lengths.max())
+    channels = {item["x"].shape[1] for item in batch}
+    if len(channels) != 1:
+        raise ValueError(f"collate_segmentation: sequences have different channel counts {sorted(channels)}")
+    B, C = len(batch), channels.pop()
+    x = torch.zeros(B, T, C)
+    labels = torch.full((B, T), IGNORE_INDEX, dtype=torch.long)
+    boundaries = torch.zeros(B, T)
+    for b, item in enumerate(batch):
+        n = len(item["labels"])
+        x[b, :n], labels[b, :n], boundaries[b, :n] = item["x"], item["labels"], item["boundaries"]
+    mask = torch.arange(T)[None] < lengths[:, None]
+    return {"x": x, "labels": labels, "boundaries": boundaries, "mask": mask, "lengths": lengths}

@@ -1,0 +1,45 @@
+"""PyTorch datasets and collate: shapes, scaling, padding and the ignore index."""
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from actseg_lib.data import IGNORE_INDEX
+from actseg_lib.data.datasets import RecognitionDataset, SegmentationDataset, collate_segmentation
+from actseg_lib.data.synthact.generate import config_for, make_clips, make_workflow
+
+CFG = config_for("reduced", num_subjects=2, image_size=24, clip_frames=8, packaging_sessions=2,
+                 boxes_per_session=1, daily_sequences=2, actions_per_sequence=(2, 2))
+
+
+def test_recognition_items_and_batches():
+    clips = make_clips(CFG, 0, 0, 0) + make_clips(CFG, 1, 0, 0)
+    data = RecognitionDataset(clips, heatmap_size=12)
+    item = data[0]
+    assert item["rgb"].shape == (8, 3, 24, 24) and 0 <= item["rgb"].min() and item["rgb"].max() <= 1
+    assert item["skeleton2d"].shape == (8, 25, 2)
+    assert item["heatmaps"].shape == (8, 25, 12, 12)
+    batch = next(iter(DataLoader(data, batch_size=4)))
+    assert batch["label"].tolist() == [0, 0, 0, 1]
+
+
+def test_segmentation_padding_masks_and_ignores():
+    seqs = [make_workflow(CFG, "packaging", 0), make_workflow(CFG, "packaging", 1)]
+    null = seqs[0].meta["null_index"]
+    data = SegmentationDataset(seqs, inputs=("imu", "skeleton2d", "events"), ignore_labels=(null,))
+    items = [data[0], data[1]]
+    assert items[0]["x"].shape[1] == 4 * 6 + 25 * 2 + 2  # IMU, keypoints, two event channels
+    batch = collate_segmentation(items)
+    lengths = [seqs[0].num_frames, seqs[1].num_frames]
+    assert batch["x"].shape == (2, max(lengths), items[0]["x"].shape[1])
+    assert batch["mask"].sum(1).tolist() == lengths
+    short = int(np.argmin(lengths))
+    assert (batch["labels"][short, min(lengths):] == IGNORE_INDEX).all()
+    assert not (batch["labels"][batch["mask"]] == null).any()  # Null became IGNORE_INDEX
+    assert batch["x"][short, min(lengths):].abs().sum() == 0
+
+
+def test_segmentation_sample_rate_keeps_every_nth_frame():
+    seq = make_workflow(CFG, "daily", 0)
+    full, half = SegmentationDataset([seq])[0], SegmentationDataset([seq], sample_rate=2)[0]
+    assert torch.equal(half["labels"], full["labels"][::2])
