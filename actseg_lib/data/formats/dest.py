@@ -1,0 +1,206 @@
+"""DeST skeleton temporal-action-segmentation layout (PKU-MMD, MCFS, LARa).
+
+Layout under ``root``::
+
+    features/<vid>.npy                 (T, ...) per-frame input, T first: (T, 150) for PKU-MMD
+                                       (2 bodies x 25 joints x xyz), (T, 25, >=2) for MCFS
+    gt_arr/<vid>.npy                   (T,) integer class ids; 255 = padding (unlabelled)
+    gt_boundary_arr/<vid>.npy          (T,) 0/1: 1 at frame 0 and where an action starts
+    csv/<DS>/{train,val,test}<k>.csv   header "feature,label,boundary", then one row of the
+                                       three paths per video
+
+Paths in the csv files are relative to ``root`` (DeST's own csv files start with
+``./dataset/<DS>/``, relative to its repository root: point ``root`` there to read them).
+
+Label 255 on disk is :data:`~actseg_lib.data.sample.IGNORE_INDEX` in memory. DeST's own
+boundary generator also marks the frame after each change, so the reader accepts extra 1s
+and returns the boundary array as stored; it only requires a 1 at frame 0 and wherever a
+(non-padding) label starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..sample import IGNORE_INDEX, Sample
+from ._errors import FormatError
+
+SPLITS = ("train", "val", "test")
+PAD_LABEL = 255
+CSV_HEADER = "feature,label,boundary"
+
+
+# --- write ----------------------------------------------------------------------------
+
+def write(samples, root, dataset: str = "synthact", split_index: int = 1) -> None:
+    """Write ``samples`` for dataset ``dataset``, fold ``split_index``.
+
+    Features come from ``sample.features``; when that is None, ``skeleton3d``
+    [T, M, J, 3] is flattened per frame to (T, M*J*3) in (body, joint, xyz) order, the
+    layout of DeST's PKU-MMD arrays. ``boundaries`` are computed from ``frame_labels``
+    when None. The split is ``sample.meta.get("split", "train")``: train, val or test.
+    """
+    root = Path(root)
+    for sub in ("features", "gt_arr", "gt_boundary_arr", f"csv/{dataset}"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    rows = {split: [] for split in SPLITS}
+    for sample in samples:
+        rows[_split_of(sample)].append(_write_video(root, sample))
+    for split, lines in rows.items():
+        text = "".join(f"{line}\n" for line in [CSV_HEADER, *lines])
+        _csv_path(root, dataset, split, split_index).write_text(text, encoding="utf-8")
+
+
+def _split_of(sample: Sample) -> str:
+    split = sample.meta.get("split", "train")
+    if split not in SPLITS:
+        raise ValueError(
+            f"dest: sample {sample.name!r} has split {split!r}; expected one of {SPLITS}")
+    return split
+
+
+def _write_video(root: Path, sample: Sample) -> str:
+    """Save the three arrays; return the csv row that points at them."""
+    features = _features_to_write(sample)
+    labels = _labels_to_write(sample)  # (T,) with 255 for IGNORE_INDEX
+    if sample.boundaries is None:
+        boundaries = action_starts(np.asarray(sample.frame_labels))
+    else:
+        problem = _boundary_problem(np.asarray(sample.boundaries), labels)
+        if problem:
+            raise ValueError(f"dest: sample {sample.name!r}: boundaries {problem}")
+        boundaries = np.asarray(sample.boundaries, dtype=np.uint8)
+    paths = [f"{sub}/{sample.name}.npy" for sub in ("features", "gt_arr", "gt_boundary_arr")]
+    for path, array in zip(paths, (features, labels, boundaries)):
+        np.save(root / path, array)
+    return ",".join(paths)
+
+
+def _features_to_write(sample: Sample) -> np.ndarray:
+    if sample.features is not None:
+        return np.asarray(sample.features, dtype=np.float32)
+    if sample.skeleton3d is not None:
+        skeleton = np.asarray(sample.skeleton3d, dtype=np.float32)  # [T, M, J, 3]
+        return skeleton.reshape(len(skeleton), -1)  # (T, M*J*3)
+    raise ValueError(f"dest: sample {sample.name!r} has neither features nor skeleton3d")
+
+
+def _labels_to_write(sample: Sample) -> np.ndarray:
+    if sample.frame_labels is None:
+        raise ValueError(f"dest: sample {sample.name!r} has no frame_labels")
+    labels = np.asarray(sample.frame_labels, dtype=np.int64)
+    labelled = labels != IGNORE_INDEX
+    if np.any(labelled & ((labels < 0) | (labels >= PAD_LABEL))):
+        raise ValueError(f"dest: sample {sample.name!r} has labels outside 0..{PAD_LABEL - 1}")
+    return np.where(labelled, labels, PAD_LABEL)
+
+
+def action_starts(labels: np.ndarray) -> np.ndarray:
+    """[T] uint8: 1 at frame 0 and at each frame where a new (labelled) action begins."""
+    labels = np.asarray(labels)
+    starts = np.zeros(len(labels), dtype=np.uint8)
+    if len(labels):
+        starts[0] = 1
+        changed = labels[1:] != labels[:-1]
+        starts[1:] = changed & (labels[1:] != IGNORE_INDEX) & (labels[1:] != PAD_LABEL)
+    return starts
+
+
+def _csv_path(root: Path, dataset: str, split: str, split_index: int) -> Path:
+    return root / "csv" / dataset / f"{split}{split_index}.csv"
+
+
+# --- read -----------------------------------------------------------------------------
+
+def read(root, dataset: str = "synthact", split_index: int = 1, fps: float = 30.0) -> list[Sample]:
+    """Samples listed in ``csv/<dataset>/{train,val,test}<split_index>.csv``, in that order.
+
+    Splits whose csv file is absent are skipped (not every DeST dataset has all three); a
+    video listed in two csv files comes back twice, once per split. Each Sample has name =
+    the feature file's stem, features as stored (float32), frame_labels [T] int64,
+    boundaries [T] uint8 and meta["split"].
+    """
+    root = Path(root)
+    csv_paths = {split: _csv_path(root, dataset, split, split_index) for split in SPLITS}
+    present = {split: path for split, path in csv_paths.items() if path.is_file()}
+    if not present:
+        raise FormatError(root / "csv" / dataset, f"train/val/test{split_index}.csv",
+                          got="none of them")
+    samples = []
+    for split, csv_path in present.items():
+        for number, paths in _read_csv(csv_path, root):
+            samples.append(_read_video(csv_path, number, paths, split, fps))
+    return samples
+
+
+def _read_csv(path: Path, root: Path):
+    """(line number, [feature, label, boundary] paths) of each data row."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines or lines[0].strip() != CSV_HEADER:
+        raise FormatError(path, f"the header {CSV_HEADER!r}", 1, repr(lines[0] if lines else ""))
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = [field.strip() for field in line.split(",")]
+        if len(fields) != 3 or not all(fields):
+            raise FormatError(path, "three paths 'feature,label,boundary'", number, repr(line))
+        paths = [_resolve(root, field) for field in fields]
+        for field, resolved in zip(fields, paths):
+            if not resolved.is_file():
+                raise FormatError(path, f"an existing file (relative to {root})", number, field)
+        yield number, paths
+
+
+def _resolve(root: Path, field: str) -> Path:
+    path = Path(field)
+    return path if path.is_absolute() else root / path
+
+
+def _read_video(csv_path: Path, number: int, paths, split: str, fps: float) -> Sample:
+    feature_path, label_path, boundary_path = paths
+    features = np.load(feature_path)
+    if features.ndim < 1:
+        raise FormatError(feature_path, "an array with frames first, (T, ...)", got="a scalar")
+    labels = _read_labels(label_path)
+    boundaries = np.atleast_1d(np.load(boundary_path))  # a scalar fails the shape check below
+    lengths = {"feature": len(features), "label": len(labels), "boundary": len(boundaries)}
+    if len(set(lengths.values())) != 1:
+        raise FormatError(csv_path, "three arrays with the same number of frames T", number,
+                          ", ".join(f"{k} T={v}" for k, v in lengths.items()))
+    problem = _boundary_problem(boundaries, labels)
+    if problem:
+        raise FormatError(boundary_path, "a (T,) 0/1 array with 1 at frame 0 and at every "
+                          "action start", got=problem)
+    return Sample(
+        name=feature_path.stem, fps=fps, features=features.astype(np.float32),
+        frame_labels=np.where(labels == PAD_LABEL, IGNORE_INDEX, labels),
+        boundaries=boundaries.astype(np.uint8), meta={"split": split},
+    )
+
+
+def _read_labels(path: Path) -> np.ndarray:
+    labels = np.load(path)
+    integral = labels.dtype.kind in "iu" or (
+        labels.dtype.kind == "f" and np.array_equal(labels, np.round(labels)))
+    if labels.ndim != 1 or not integral:
+        raise FormatError(path, "a (T,) array of integer class ids",
+                          got=f"shape {labels.shape}, dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() > PAD_LABEL):
+        raise FormatError(path, f"class ids in 0..{PAD_LABEL}",
+                          got=f"values {labels.min()}..{labels.max()}")
+    return labels.astype(np.int64)
+
+
+def _boundary_problem(boundaries: np.ndarray, labels: np.ndarray) -> str | None:
+    """Why ``boundaries`` is not a 0/1 array marking every action start of ``labels``
+    (extra 1s are fine), or None."""
+    if boundaries.shape != labels.shape:
+        return f"shape {boundaries.shape}, labels {labels.shape}"
+    if not np.isin(boundaries, (0, 1)).all():
+        return f"values {np.unique(boundaries)[:5].tolist()}"
+    missing = np.flatnonzero(action_starts(labels) & (boundaries == 0))
+    if missing.size:
+        return f"0 at frame {missing[0]}, where an action starts"
+    return None
