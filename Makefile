@@ -18,10 +18,11 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-data.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-data.txt
 	# the environment's own "python3" kernel, by absolute path: notebooks see actseg_lib
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (actseg)"
 	$(BIN)/python -c "import torch; print('torch', torch.__version__, 'installed')"
