@@ -30,7 +30,7 @@ from .body import Subject, forward_kinematics
 from .render import render
 from .views import IMU_SENSORS, VIEWS, imu_signals
 
-DATA_VERSION = 1  # bump when generation changes, so caches are rebuilt
+DATA_VERSION = 2  # bump when generation changes, so caches are rebuilt
 KINDS = ("clips", "packaging", "daily")
 
 
@@ -131,13 +131,14 @@ def make_clips(config: SynthActConfig, cls: int, subject_id: int, rep: int) -> l
         rgb = render(sk2d, cam[..., 2], VIEWS[view].focal * config.image_size, subject.colors, action.obj,
                      visible, hand, config.image_size, view_rng)
         samples.append(Sample(
-            name=f"S{subject_id:03d}C{view:03d}R{rep:03d}A{cls:03d}",
+            # NTU's naming (setup, camera, performer, replication, action; counted from 1)
+            name=f"S001C{view + 1:03d}P{subject_id + 1:03d}R{rep + 1:03d}A{cls + 1:03d}",
             fps=config.clip_frames / (n / config.fps),
             class_names=tuple(a.name for a in actions),
             label=cls, skeleton3d=cam[:, None], skeleton2d=sk2d[:, None], rgb=rgb,
             subject=subject_id, view=view,
             meta={"image_size": config.image_size, "object": action.obj, "source_frames": int(n),
-                  "left_handed": subject.left_handed},
+                  "left_handed": subject.left_handed, "setup": 1, "replication": rep + 1},
         ))
     return samples
 

@@ -1,0 +1,98 @@
+"""Where training data comes from, named by one string, and SynthAct written out in the
+real datasets' formats.
+
+``--data`` specs (the command line's and the notebooks'):
+
+* ``synthact:<kind>[:<preset>]`` -- generated (and cached) SynthAct, e.g. ``synthact:daily``;
+* ``<format>:<path>`` -- a dataset on disk in a real format, e.g. ``mstcn:/data/50salads``
+  (formats: :data:`actseg_lib.data.formats.FORMATS`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from . import formats, synthact
+from .sample import Sample
+
+# which SynthAct kind each format carries, and why
+FORMAT_SOURCE = {
+    "mstcn": "daily",  # untrimmed sequences with frame features and class names
+    "dest": "daily",  # skeleton-based temporal action segmentation
+    "pku": "daily",  # PKU-MMD: untrimmed skeleton sequences
+    "ntu": "clips",  # NTU RGB+D: trimmed skeleton clips
+    "penn": "clips",  # Penn Action: trimmed 2D pose clips
+    "openpack": "packaging",  # IMU, keypoints and sparse events
+    "ts": "clips",  # UEA/UCR: trimmed multivariate series
+}
+
+
+def load_data(spec: str, progress: bool = True):
+    """The samples named by a ``--data`` spec (see the module docstring)."""
+    source, sep, rest = spec.partition(":")
+    if not sep or not rest:
+        raise ValueError(f"--data {spec!r}: expected 'synthact:<kind>[:<preset>]' or '<format>:<path>'")
+    if source == "synthact":
+        kind, _, preset = rest.partition(":")
+        return synthact.load(kind, preset or "reduced", progress=progress)
+    if source not in formats.FORMATS:
+        raise ValueError(f"--data {spec!r}: unknown source {source!r}; expected 'synthact' or one of "
+                         f"{', '.join(formats.FORMATS)}")
+    return formats.read(source, rest)
+
+
+def _frame_features(s: Sample) -> np.ndarray:
+    """[T, 75] SynthAct frame features: 3D joints relative to the spine base, flattened."""
+    joints = s.skeleton3d[:, 0]
+    return (joints - joints[:, :1]).reshape(len(joints), -1).astype(np.float32)
+
+
+def _xsub_split(store) -> dict[int, str]:
+    parts = synthact.split(store, "xsub")
+    return {int(i): name for name, idx in parts.items() for i in idx}
+
+
+def for_format(fmt: str, samples, split_of: dict[int, str] | None = None):
+    """SynthAct samples reshaped into what format ``fmt``'s writer expects (a generator)."""
+    split_of = split_of or {}
+    for i, s in enumerate(samples):
+        split = split_of.get(i, "train")
+        if fmt == "mstcn":  # MS-TCN's splits are train and test only
+            yield replace(s, features=_frame_features(s), meta={**s.meta, "split": "test" if split == "test" else "train"})
+        elif fmt == "dest":
+            yield replace(s, features=_frame_features(s), meta={**s.meta, "split": split})
+        elif fmt == "pku":
+            yield s
+        elif fmt == "ntu":  # NTU numbers cameras and performers from 1
+            yield replace(s, view=s.view + 1, subject=s.subject + 1)
+        elif fmt == "penn":
+            yield replace(s, meta={**s.meta, "split": "test" if split == "test" else "train"})
+        elif fmt == "ts":
+            yield replace(s, features=_frame_features(s), rgb=None, meta={**s.meta, "split": split})
+        elif fmt == "openpack":
+            ids = np.asarray(s.meta["openpack_ids"])
+            yield replace(s, name=f"S{i:04d}", frame_labels=ids[s.frame_labels],
+                          class_names=tuple(s.class_names[:-1]),
+                          meta={**s.meta, "user": f"U{s.subject + 1:02d}01", "label_kind": "openpack_id"})
+        else:
+            raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(formats.FORMATS)}")
+
+
+def write_synthact(fmt: str, out, preset: str = "reduced", progress: bool = True, **overrides):
+    """Generate (or load) the SynthAct kind format ``fmt`` carries and write it under ``out``."""
+    from tqdm.auto import tqdm
+
+    if fmt not in FORMAT_SOURCE:
+        raise ValueError(f"--format {fmt!r}: expected one of {', '.join(FORMAT_SOURCE)}")
+    store = synthact.load(FORMAT_SOURCE[fmt], preset, progress=progress, **overrides)
+    samples = tqdm(for_format(fmt, store, _xsub_split(store)), total=len(store),
+                   desc=f"writing {fmt}", disable=not progress)
+    if fmt == "ts":  # one file per split
+        items = list(samples)
+        for split in ("train", "test"):
+            chosen = [s for s in items if (s.meta["split"] == "test") == (split == "test")]
+            formats.write("ts", chosen, out, split=split.upper())
+        return out
+    return formats.write(fmt, samples, out)

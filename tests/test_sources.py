@@ -1,0 +1,101 @@
+"""SynthAct -> real format -> reader: the same arrays and labels come back, for every format."""
+
+import numpy as np
+import pytest
+
+from actseg_lib.data import formats
+from actseg_lib.data.skeleton import NTU_TO_COCO, NTU_TO_PENN
+from actseg_lib.data.sources import FORMAT_SOURCE, for_format, load_data
+from actseg_lib.data.synthact.generate import config_for, make_clips, make_workflow
+
+TINY = config_for("reduced", num_subjects=2, image_size=24, clip_frames=6, boxes_per_session=1,
+                  actions_per_sequence=(2, 2))
+
+
+def synthact_samples(kind):
+    if kind == "clips":
+        return [c for cls in (0, 2) for c in make_clips(TINY, cls, 1, 0)]
+    return [make_workflow(TINY, kind, i) for i in range(2)]
+
+
+def roundtrip(fmt, tmp_path):
+    written = list(for_format(fmt, synthact_samples(FORMAT_SOURCE[fmt]),
+                              split_of={0: "train", 1: "test"}))
+    options = {"split": "TRAIN"} if fmt == "ts" else {}
+    formats.write(fmt, written, tmp_path, **options)
+    back = formats.read(fmt, tmp_path, **options)
+    by_name = {s.name: s for s in back}
+    return [(w, by_name[w.name]) for w in written if w.name in by_name], back
+
+
+def test_mstcn(tmp_path):
+    pairs, _ = roundtrip("mstcn", tmp_path)
+    for w, r in pairs:
+        np.testing.assert_array_equal(w.features, r.features)
+        np.testing.assert_array_equal(w.frame_labels, r.frame_labels)
+        assert w.class_names == r.class_names
+
+
+def test_dest(tmp_path):
+    pairs, _ = roundtrip("dest", tmp_path)
+    for w, r in pairs:
+        np.testing.assert_array_equal(w.features, r.features)
+        np.testing.assert_array_equal(w.frame_labels, r.frame_labels)
+        np.testing.assert_array_equal(w.boundaries, r.boundaries)
+
+
+def test_pku(tmp_path):
+    pairs, _ = roundtrip("pku", tmp_path)
+    for w, r in pairs:
+        np.testing.assert_array_equal(w.skeleton3d[:, 0], r.skeleton3d[:, 0])
+        assert not r.skeleton3d[:, 1].any()  # PKU's absent second body: zeros
+        np.testing.assert_array_equal(w.frame_labels, r.frame_labels)
+
+
+def test_ntu(tmp_path):
+    pairs, back = roundtrip("ntu", tmp_path)
+    assert len(pairs) == len(back) == 6
+    for w, r in pairs:
+        np.testing.assert_array_equal(w.skeleton3d, r.skeleton3d)
+        np.testing.assert_array_equal(w.skeleton2d, r.skeleton2d)
+        assert (w.label, w.subject, w.view) == (r.label, r.subject, r.view)
+
+
+def test_penn(tmp_path):
+    written = list(for_format("penn", synthact_samples("clips")))
+    formats.write("penn", written, tmp_path)
+    back = formats.read("penn", tmp_path, class_names=written[0].class_names)
+    assert len(back) == len(written)
+    for w, r in zip(written, back):
+        np.testing.assert_array_equal(w.skeleton2d[:, :, list(NTU_TO_PENN)], r.skeleton2d)
+        assert w.label == r.label
+
+
+def test_openpack(tmp_path):
+    pairs, _ = roundtrip("openpack", tmp_path)
+    assert pairs
+    for w, r in pairs:
+        np.testing.assert_array_equal(w.imu, r.imu)
+        np.testing.assert_array_equal(w.frame_labels, r.frame_labels)
+        for event in w.events:
+            np.testing.assert_array_equal(w.events[event], r.events[event])
+        # keypoints are written at 15 Hz (every second frame), like OpenPack's
+        np.testing.assert_array_equal(w.skeleton2d[::2, :, list(NTU_TO_COCO)], r.skeleton2d[::2])
+
+
+def test_ts(tmp_path):
+    pairs, back = roundtrip("ts", tmp_path)
+    for w, r in pairs:
+        np.testing.assert_array_equal(w.features, r.features)
+        assert w.label == r.label
+
+
+def test_load_data_specs(tmp_path):
+    formats.write("pku", synthact_samples("daily"), tmp_path)
+    assert len(load_data(f"pku:{tmp_path}")) == 2
+    with pytest.raises(ValueError, match="unknown source 'nope'"):
+        load_data("nope:/x")
+    with pytest.raises(ValueError, match="expected 'synthact"):
+        load_data("synthact")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_data(f"mstcn:{tmp_path / 'missing'}")
