@@ -38,9 +38,11 @@ def test_one_performance_is_seen_from_every_view():
     assert not np.allclose(clips[0].skeleton3d, clips[1].skeleton3d)
 
 
-def test_store_does_not_depend_on_chunking(tmp_path):
-    small = synthact.load("daily", config_for(TINY, shard_size=1), cache_dir=tmp_path / "a", progress=False)
-    big = synthact.load("daily", config_for(TINY, shard_size=100), cache_dir=tmp_path / "b", progress=False)
+def test_store_does_not_depend_on_chunking_or_workers(tmp_path):
+    small = synthact.load("daily", config_for(TINY, shard_size=1), cache_dir=tmp_path / "a", progress=False,
+                          workers=2)
+    big = synthact.load("daily", config_for(TINY, shard_size=100), cache_dir=tmp_path / "b", progress=False,
+                        workers=1)
     assert len(small) == len(big) == 3
     for x, y in zip(small, big):
         assert_samples_equal(x, y)

@@ -30,7 +30,7 @@ from .body import Subject, forward_kinematics
 from .render import render
 from .views import IMU_SENSORS, VIEWS, imu_signals
 
-DATA_VERSION = 2  # bump when generation changes, so caches are rebuilt
+DATA_VERSION = 3  # bump when generation changes, so caches are rebuilt
 KINDS = ("clips", "packaging", "daily")
 
 
@@ -289,33 +289,45 @@ def _count(config: SynthActConfig, kind: str) -> int:
     return config.packaging_sessions if kind == "packaging" else config.daily_sequences
 
 
-def _shards(config: SynthActConfig, kind: str, progress: bool):
+def _job(config: SynthActConfig, kind: str, job) -> list[Sample]:
+    return make_clips(config, *job) if kind == "clips" else [make_workflow(config, kind, job)]
+
+
+def _shards(config: SynthActConfig, kind: str, progress: bool, workers: int):
+    """Samples in shards of about ``shard_size``, made by ``workers`` processes in order."""
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
     from tqdm.auto import tqdm
 
     total = _count(config, kind)
-    bar = tqdm(total=total, desc=f"SynthAct {kind} ({config.preset})", disable=not progress)
-    shard: list[Sample] = []
     jobs = clip_index(config) if kind == "clips" else range(total)
-    for job in jobs:
-        if kind == "clips":
-            shard += make_clips(config, *job)
-        else:
-            shard.append(make_workflow(config, kind, job))
-        bar.update(1)
-        if len(shard) >= config.shard_size:
+    make = partial(_job, config, kind)
+    pool = ProcessPoolExecutor(workers) if workers > 1 else None
+    results = pool.map(make, jobs, chunksize=4) if pool else map(make, jobs)
+    shard: list[Sample] = []
+    try:
+        for samples in tqdm(results, total=total, desc=f"SynthAct {kind} ({config.preset})", disable=not progress):
+            shard += samples
+            if len(shard) >= config.shard_size:
+                yield shard
+                shard = []
+        if shard:
             yield shard
-            shard = []
-    if shard:
-        yield shard
-    bar.close()
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
 
 
-def load(kind: str, preset="reduced", cache_dir=None, progress: bool = True, **overrides) -> SampleStore:
+def load(kind: str, preset="reduced", cache_dir=None, progress: bool = True, workers: int | None = None,
+         **overrides) -> SampleStore:
     """The SynthAct dataset ``kind`` ("clips", "packaging" or "daily") of a preset.
 
     Generated on first use, in shards (never all in memory), and cached under
     ``cache_dir`` (default ``$ACTSEG_DATA/synthact`` or ``~/.cache/actseg/synthact``)
     keyed by the full configuration, so any change of setting regenerates.
+    ``workers`` processes generate in parallel (default: one per CPU core); the result
+    does not depend on their number.
     """
     if kind not in KINDS:
         raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
@@ -323,7 +335,8 @@ def load(kind: str, preset="reduced", cache_dir=None, progress: bool = True, **o
     root = Path(cache_dir or default_cache_dir()) / cache_key(config, kind)
     if (root / "manifest.json").exists():
         return SampleStore(root)
-    return write_store(_shards(config, kind, progress), root, {"kind": kind, **asdict(config)})
+    workers = workers or os.cpu_count() or 1
+    return write_store(_shards(config, kind, progress, workers), root, {"kind": kind, **asdict(config)})
 
 
 def split(store, protocol: str = "xsub", val_fraction: float = 0.15, seed: int = 0) -> dict[str, np.ndarray]:

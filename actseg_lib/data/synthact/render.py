@@ -31,13 +31,14 @@ _THICKNESS = {0: 0.09, 1: 0.045, 2: 0.045, 3: 0.06, 4: 0.06}  # metres, per body
 SKIN = np.array([224, 180, 150], dtype=np.float32)
 
 
-def _segment_distance(pixels: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance of each pixel [P, 2] to segments a->b [T, 2] -> [T, P]."""
-    ab = b - a
-    ap = pixels[None] - a[:, None]  # [T, P, 2]
-    t = np.clip((ap @ ab[:, :, None])[..., 0] / np.maximum((ab**2).sum(-1, keepdims=True), 1e-9), 0.0, 1.0)
-    closest = a[:, None] + t[..., None] * ab[:, None]
-    return np.linalg.norm(pixels[None] - closest, axis=-1)
+def _segment_distance2(pixels: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared distance of each pixel [P, 2] to segments a->b [T, 2] -> [T, P] (float32)."""
+    ax, ay = a[:, 0:1], a[:, 1:2]  # [T, 1]
+    abx, aby = b[:, 0:1] - ax, b[:, 1:2] - ay
+    apx, apy = pixels[None, :, 0] - ax, pixels[None, :, 1] - ay  # [T, P]
+    t = np.clip((apx * abx + apy * aby) / np.maximum(abx * abx + aby * aby, 1e-9), 0.0, 1.0)
+    dx, dy = apx - t * abx, apy - t * aby
+    return dx * dx + dy * dy
 
 
 def background(num_frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -78,15 +79,16 @@ def render(skeleton2d: np.ndarray, depth: np.ndarray, focal_px: float, colors: n
     """
     T = len(skeleton2d)
     frames = background(T, size, rng).reshape(T, -1, 3)
-    y, x = np.mgrid[0:size, 0:size] + 0.5
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
     pixels = np.stack([x.ravel(), y.ravel()], axis=-1)
+    skeleton2d = skeleton2d.astype(np.float32)
     # far limbs first, so nearer ones are drawn over them (order from the mean depth)
     edges = sorted(NTU_EDGES, key=lambda e: -depth[:, list(e)].mean())
     for child, parent in edges:
         part = NTU_PART[child]
         radius = 0.5 * _THICKNESS[part] * focal_px / depth[:, [child, parent]].mean(-1)
-        d = _segment_distance(pixels, skeleton2d[:, parent], skeleton2d[:, child])
-        frames[d < np.maximum(radius, 0.6)[:, None]] = colors[part]
+        d2 = _segment_distance2(pixels, skeleton2d[:, parent], skeleton2d[:, child])
+        frames[d2 < (np.maximum(radius, 0.6) ** 2)[:, None].astype(np.float32)] = colors[part]
     head = skeleton2d[:, J["head"]]
     head_r = 0.11 * focal_px / depth[:, J["head"]]
     frames[np.linalg.norm(pixels[None] - head[:, None], axis=-1) < np.maximum(head_r, 1.0)[:, None]] = SKIN
