@@ -39,6 +39,15 @@ def test_segmentation_padding_masks_and_ignores():
     assert batch["x"][short, min(lengths):].abs().sum() == 0
 
 
+def test_event_channels_stay_fixed_when_an_event_never_fires():
+    seq = make_workflow(CFG, "packaging", 0)
+    quiet = make_workflow(CFG, "packaging", 1)
+    quiet.events.pop("printer")
+    data = SegmentationDataset([seq, quiet], inputs=("events",))
+    assert data.event_names == ("printer", "scanner")
+    assert data[1]["x"].shape[1] == 2 and data[1]["x"][:, 0].sum() == 0
+
+
 def test_segmentation_sample_rate_keeps_every_nth_frame():
     seq = make_workflow(CFG, "daily", 0)
     full, half = SegmentationDataset([seq])[0], SegmentationDataset([seq], sample_rate=2)[0]

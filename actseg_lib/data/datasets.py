@@ -56,14 +56,18 @@ class RecognitionDataset(Dataset):
         return item
 
 
-def _frame_inputs(s: Sample, inputs) -> np.ndarray:
-    """[T, C] per-frame input vector: the requested modalities flattened and joined."""
+def _frame_inputs(s: Sample, inputs, event_names=()) -> np.ndarray:
+    """[T, C] per-frame input vector: the requested modalities flattened and joined.
+
+    Events become one 0/1 channel per name in ``event_names`` (a fixed list, so a
+    sequence in which some kind of event never fires keeps the same channels).
+    """
     parts = []
     for name in inputs:
         if name == "events":
-            dense = np.zeros((s.num_frames, max(len(s.events), 1)), np.float32)
-            for k, event in enumerate(sorted(s.events)):
-                dense[s.events[event], k] = 1.0
+            dense = np.zeros((s.num_frames, len(event_names)), np.float32)
+            for k, event in enumerate(event_names):
+                dense[s.events.get(event, []), k] = 1.0
             parts.append(dense)
             continue
         value = getattr(s, name)
@@ -83,17 +87,23 @@ class SegmentationDataset(Dataset):
         inputs: modalities joined into the per-frame input ``x`` (see SEGMENTATION_INPUTS).
         ignore_labels: class indices mapped to ``IGNORE_INDEX`` (e.g. OpenPack's Null).
         sample_rate: keep every n-th frame (long real videos are often fed at 1/2).
+        event_names: the event channels of the ``events`` input; by default the events
+            found in the first sample.
 
     Items: ``x`` [T, C] float, ``labels`` [T] long, ``boundaries`` [T] float.
     """
 
-    def __init__(self, samples, indices=None, inputs=("skeleton3d",), ignore_labels=(), sample_rate: int = 1):
+    def __init__(self, samples, indices=None, inputs=("skeleton3d",), ignore_labels=(), sample_rate: int = 1,
+                 event_names=None):
         unknown = set(inputs) - set(SEGMENTATION_INPUTS)
         if unknown:
             raise ValueError(f"inputs: unknown {sorted(unknown)}; expected some of {SEGMENTATION_INPUTS}")
         self.samples = samples
         self.indices = np.arange(len(samples)) if indices is None else np.asarray(indices)
         self.inputs, self.ignore_labels, self.sample_rate = tuple(inputs), tuple(ignore_labels), sample_rate
+        if event_names is None and "events" in self.inputs:
+            event_names = sorted(samples[int(self.indices[0])].events)
+        self.event_names = tuple(event_names or ())
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -107,7 +117,7 @@ class SegmentationDataset(Dataset):
         labels[np.isin(labels, self.ignore_labels)] = IGNORE_INDEX
         boundaries = s.boundaries if s.boundaries is not None else np.r_[1, np.diff(labels) != 0]
         return {
-            "x": torch.from_numpy(_frame_inputs(s, self.inputs)[step]),
+            "x": torch.from_numpy(_frame_inputs(s, self.inputs, self.event_names)[step]),
             "labels": torch.from_numpy(labels[step]),
             "boundaries": torch.from_numpy(np.asarray(boundaries, np.float32)[step]),
         }

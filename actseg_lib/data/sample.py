@@ -29,7 +29,7 @@ import numpy as np
 
 IGNORE_INDEX = -100
 
-_ARRAY_FIELDS = (
+ARRAY_FIELDS = (
     "frame_labels", "boundaries", "skeleton3d", "skeleton2d", "joint_scores",
     "rgb", "imu", "features", "timestamps_ms",
 )
@@ -59,14 +59,14 @@ class Sample:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        lengths = {name: len(getattr(self, name)) for name in _ARRAY_FIELDS
+        lengths = {name: len(getattr(self, name)) for name in ARRAY_FIELDS
                    if getattr(self, name) is not None}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"sample {self.name!r}: modalities disagree on the number of frames: {lengths}")
 
     @property
     def num_frames(self) -> int:
-        for name in _ARRAY_FIELDS:
+        for name in ARRAY_FIELDS:
             value = getattr(self, name)
             if value is not None:
                 return len(value)
@@ -74,7 +74,7 @@ class Sample:
 
     def modalities(self) -> list[str]:
         """Names of the per-frame fields present (plus 'events' when any)."""
-        present = [name for name in _ARRAY_FIELDS if getattr(self, name) is not None]
+        present = [name for name in ARRAY_FIELDS if getattr(self, name) is not None]
         return present + (["events"] if self.events else [])
 
 

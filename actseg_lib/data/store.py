@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .sample import _ARRAY_FIELDS, Sample
+from .sample import ARRAY_FIELDS, Sample
 
 _SCALARS = ("name", "fps", "label", "subject", "view", "meta")
 _SHARED = ("class_names", "imu_names")
@@ -28,7 +28,7 @@ def write_shard(samples: list[Sample], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     lengths = [s.num_frames for s in samples]
     np.save(folder / "offsets.npy", np.concatenate(([0], np.cumsum(lengths))).astype(np.int64))
-    for name in _ARRAY_FIELDS:
+    for name in ARRAY_FIELDS:
         present = [getattr(s, name) is not None for s in samples]
         if any(present):
             if not all(present):
@@ -81,7 +81,7 @@ class SampleStore(Sequence):
         shard = self._shard(k)
         arrays, info = shard["arrays"], shard["info"]
         a, b = int(arrays["offsets"][i]), int(arrays["offsets"][i + 1])
-        fields = {name: np.array(arrays[name][a:b]) for name in _ARRAY_FIELDS if name in arrays}
+        fields = {name: np.array(arrays[name][a:b]) for name in ARRAY_FIELDS if name in arrays}
         events = {}
         for key in arrays:
             if key.startswith("events_"):
@@ -94,10 +94,7 @@ class SampleStore(Sequence):
 
     def labels(self) -> np.ndarray:
         """Clip labels of every sample, without loading any array."""
-        out = []
-        for folder in self._shards:
-            out += [r["label"] for r in json.loads((folder / "samples.json").read_text())["samples"]]
-        return np.array(out)
+        return np.array([r["label"] for r in self.records()])
 
     def records(self) -> list[dict]:
         """The small per-sample values (name, label, subject, view, meta) of every sample."""

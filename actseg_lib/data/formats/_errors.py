@@ -15,3 +15,11 @@ class FormatError(ValueError):
             message += f", got {got}"
         super().__init__(message)
         self.path, self.line, self.expected = Path(path), line, expected
+
+
+def sample_split(sample, allowed, fmt: str) -> str:
+    """The split a writer files ``sample`` under (``meta["split"]``, default train)."""
+    split = sample.meta.get("split", "train")
+    if split not in allowed:
+        raise ValueError(f"{fmt}: sample {sample.name!r} has split {split!r}; expected one of {tuple(allowed)}")
+    return split

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..sample import IGNORE_INDEX, Sample
-from ._errors import FormatError
+from ._errors import FormatError, sample_split
 
 SPLITS = ("train", "val", "test")
 PAD_LABEL = 255
@@ -47,18 +47,10 @@ def write(samples, root, dataset: str = "synthact", split_index: int = 1) -> Non
         (root / sub).mkdir(parents=True, exist_ok=True)
     rows = {split: [] for split in SPLITS}
     for sample in samples:
-        rows[_split_of(sample)].append(_write_video(root, sample))
+        rows[sample_split(sample, SPLITS, "dest")].append(_write_video(root, sample))
     for split, lines in rows.items():
         text = "".join(f"{line}\n" for line in [CSV_HEADER, *lines])
         _csv_path(root, dataset, split, split_index).write_text(text, encoding="utf-8")
-
-
-def _split_of(sample: Sample) -> str:
-    split = sample.meta.get("split", "train")
-    if split not in SPLITS:
-        raise ValueError(
-            f"dest: sample {sample.name!r} has split {split!r}; expected one of {SPLITS}")
-    return split
 
 
 def _write_video(root: Path, sample: Sample) -> str:

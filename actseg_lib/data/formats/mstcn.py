@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..sample import Sample
-from ._errors import FormatError
+from ._errors import FormatError, sample_split
 
 SPLITS = ("train", "test")
 
@@ -49,7 +49,7 @@ def write(samples, root, split_index: int = 1) -> None:
     _write_mapping(root / "mapping.txt", class_names)
     bundles = {split: [] for split in SPLITS}
     for sample in samples:
-        bundles[_split_of(sample)].append(f"{sample.name}.txt")
+        bundles[sample_split(sample, SPLITS, "mstcn")].append(f"{sample.name}.txt")
         _write_video(root, sample, class_names)
     for split, lines in bundles.items():
         _write_lines(_bundle_path(root, split, split_index), lines)
@@ -67,14 +67,6 @@ def _shared_class_names(samples) -> tuple[str, ...]:
         if not name or name != name.strip() or "\n" in name:
             raise ValueError(f"mstcn: class name {name!r} cannot be stored one a line")
     return class_names
-
-
-def _split_of(sample: Sample) -> str:
-    split = sample.meta.get("split", "train")
-    if split not in SPLITS:
-        raise ValueError(
-            f"mstcn: sample {sample.name!r} has split {split!r}; expected one of {SPLITS}")
-    return split
 
 
 def _write_mapping(path: Path, class_names) -> None:
