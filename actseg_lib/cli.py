@@ -7,32 +7,14 @@ dataset's format. ``train`` and ``evaluate`` arrive with the training engine.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 
 from . import __version__
 
 
-def environment_report() -> dict[str, str]:
-    """Versions and the compute device, for bug reports and results' provenance."""
-    import numpy
-    import torch
-
-    if torch.cuda.is_available():
-        device = f"cuda ({torch.cuda.get_device_name(0)}, {torch.cuda.device_count()} visible)"
-    else:
-        device = f"cpu ({torch.get_num_threads()} threads)"
-    return {
-        "actseg_lib": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "device": device,
-        "platform": platform.platform(),
-    }
-
-
 def _info(args: argparse.Namespace) -> int:
+    from .engine.provenance import environment_report
+
     for key, value in environment_report().items():
         print(f"{key:>10}: {value}")
     return 0

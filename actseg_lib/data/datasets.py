@@ -89,12 +89,14 @@ class SegmentationDataset(Dataset):
         sample_rate: keep every n-th frame (long real videos are often fed at 1/2).
         event_names: the event channels of the ``events`` input; by default the events
             found in the first sample.
+        mean, std: per-channel statistics of ``x`` (e.g. from :func:`channel_stats` on
+            the training split); when given, ``x`` is standardised with them.
 
     Items: ``x`` [T, C] float, ``labels`` [T] long, ``boundaries`` [T] float.
     """
 
     def __init__(self, samples, indices=None, inputs=("skeleton3d",), ignore_labels=(), sample_rate: int = 1,
-                 event_names=None):
+                 event_names=None, mean=None, std=None):
         unknown = set(inputs) - set(SEGMENTATION_INPUTS)
         if unknown:
             raise ValueError(f"inputs: unknown {sorted(unknown)}; expected some of {SEGMENTATION_INPUTS}")
@@ -104,6 +106,10 @@ class SegmentationDataset(Dataset):
         if event_names is None and "events" in self.inputs:
             event_names = sorted(samples[int(self.indices[0])].events)
         self.event_names = tuple(event_names or ())
+        if (mean is None) != (std is None):
+            raise ValueError("mean and std: give both or neither")
+        self.mean = None if mean is None else np.asarray(mean, np.float32)
+        self.std = None if std is None else np.maximum(np.asarray(std, np.float32), 1e-6)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -116,11 +122,31 @@ class SegmentationDataset(Dataset):
         labels = np.asarray(s.frame_labels, dtype=np.int64).copy()
         labels[np.isin(labels, self.ignore_labels)] = IGNORE_INDEX
         boundaries = s.boundaries if s.boundaries is not None else np.r_[1, np.diff(labels) != 0]
+        x = _frame_inputs(s, self.inputs, self.event_names)[step]
+        if self.mean is not None:
+            if x.shape[1] != len(self.mean):
+                raise ValueError(f"sample {s.name!r}: {x.shape[1]} input channels, but the statistics have "
+                                 f"{len(self.mean)} (were they computed on other inputs?)")
+            x = (x - self.mean) / self.std
         return {
-            "x": torch.from_numpy(_frame_inputs(s, self.inputs, self.event_names)[step]),
+            "x": torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
             "labels": torch.from_numpy(labels[step]),
             "boundaries": torch.from_numpy(np.asarray(boundaries, np.float32)[step]),
         }
+
+
+def channel_stats(dataset: SegmentationDataset) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of ``x`` over every frame of ``dataset``
+    (computed in float64 in one pass, so long sequences do not lose precision)."""
+    total, total_sq, count = 0.0, 0.0, 0
+    for i in range(len(dataset)):
+        x = dataset[i]["x"].double()  # [T, C]
+        total, total_sq, count = total + x.sum(0), total_sq + (x * x).sum(0), count + len(x)
+    if count == 0:
+        raise ValueError("channel_stats: the dataset has no frames")
+    mean = total / count
+    std = (total_sq / count - mean * mean).clamp(min=0).sqrt()
+    return mean.float().numpy(), std.float().numpy()
 
 
 def collate_segmentation(batch: list[dict]) -> dict:

@@ -5,7 +5,10 @@ real datasets' formats.
 
 * ``synthact:<kind>[:<preset>]`` -- generated (and cached) SynthAct, e.g. ``synthact:daily``;
 * ``<format>:<path>`` -- a dataset on disk in a real format, e.g. ``mstcn:/data/50salads``
-  (formats: :data:`actseg_lib.data.formats.FORMATS`).
+  (formats: :data:`actseg_lib.data.formats.FORMATS`);
+* ``real:<name>`` -- small real data shipped in PyPI packages: ``real:watch`` (seglearn's
+  smartwatch exercise sets, one untrimmed sequence per subject) or ``real:basic_motions``
+  (BasicMotions' train and test clips).
 """
 
 from __future__ import annotations
@@ -33,12 +36,21 @@ def load_data(spec: str, progress: bool = True):
     """The samples named by a ``--data`` spec (see the module docstring)."""
     source, sep, rest = spec.partition(":")
     if not sep or not rest:
-        raise ValueError(f"--data {spec!r}: expected 'synthact:<kind>[:<preset>]' or '<format>:<path>'")
+        raise ValueError(f"--data {spec!r}: expected 'synthact:<kind>[:<preset>]', 'real:<name>' or '<format>:<path>'")
+    if source == "real":
+        from . import real
+
+        if rest == "watch":
+            return real.load_watch()
+        if rest == "basic_motions":
+            return [replace(s, meta={**s.meta, "split": split}) for split in ("train", "test")
+                    for s in real.load_basic_motions(split)]
+        raise ValueError(f"--data {spec!r}: unknown real data {rest!r}; expected 'watch' or 'basic_motions'")
     if source == "synthact":
         kind, _, preset = rest.partition(":")
         return synthact.load(kind, preset or "reduced", progress=progress)
     if source not in formats.FORMATS:
-        raise ValueError(f"--data {spec!r}: unknown source {source!r}; expected 'synthact' or one of "
+        raise ValueError(f"--data {spec!r}: unknown source {source!r}; expected 'synthact', 'real' or one of "
                          f"{', '.join(formats.FORMATS)}")
     return formats.read(source, rest)
 

@@ -1,0 +1,187 @@
+"""From a ``--data`` spec to train / val / test datasets a model can be trained on.
+
+:func:`prepare_segmentation` decides, for any source, the same five things:
+
+* **splits**: SynthAct's cross-subject split; the watch data by subject (1-6 train, 7-8
+  val, 9-10 test); a real format's own split files (``meta["split"]``), with a
+  validation set carved out of train when the format has none (MS-TCN's bundles);
+  otherwise whole subjects (or, lacking subjects, sequences) drawn with a fixed seed;
+* **classes**: the samples' ``class_names``; OpenPack's operation ids become indices;
+* **ignored and background classes**: OpenPack's and SynthAct packaging's Null is
+  ignored (as the OpenPack metric ignores it); a class named "background", or SynthAct
+  daily's idle, is background for edit and F1;
+* **inputs**: ``"auto"`` picks frame ``features`` when the source has them, else the 3D
+  skeleton (plus IMUs when present), else the 2D skeleton, else IMUs;
+* **normalisation**: per-channel mean and std from the training split only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .datasets import SEGMENTATION_INPUTS, SegmentationDataset, channel_stats
+from .sample import IGNORE_INDEX
+from .sources import load_data
+
+WATCH_SUBJECTS = {"train": (1, 2, 3, 4, 5, 6), "val": (7, 8), "test": (9, 10)}
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class SegmentationData:
+    """Samples, their splits and everything needed to turn them into tensors."""
+
+    spec: str
+    samples: object  # a sequence of Samples
+    splits: dict
+    class_names: tuple
+    background: tuple
+    ignore_labels: tuple
+    inputs: tuple
+    sample_rate: int
+    event_names: tuple
+    mean: np.ndarray
+    std: np.ndarray
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def in_channels(self) -> int:
+        return len(self.mean)
+
+    def dataset(self, split: str) -> SegmentationDataset:
+        if split not in self.splits:
+            raise ValueError(f"split: expected one of {tuple(self.splits)}, got {split!r}")
+        return SegmentationDataset(self.samples, self.splits[split], self.inputs, self.ignore_labels,
+                                   self.sample_rate, self.event_names, self.mean, self.std)
+
+    def info(self) -> dict:
+        """What a checkpoint keeps so the same inputs can be rebuilt for evaluation."""
+        return {"spec": self.spec, "class_names": list(self.class_names), "background": list(self.background),
+                "ignore_labels": list(self.ignore_labels), "inputs": list(self.inputs),
+                "sample_rate": self.sample_rate, "event_names": list(self.event_names),
+                "mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std],
+                "split_sizes": {k: int(len(v)) for k, v in self.splits.items()}}
+
+
+def auto_inputs(sample) -> tuple:
+    present = set(sample.modalities())
+    if "features" in present:
+        return ("features",)
+    if "skeleton3d" in present:
+        return ("skeleton3d",) + (("imu",) if "imu" in present else ())
+    for name in ("skeleton2d", "imu"):
+        if name in present:
+            return (name,)
+    raise ValueError(f"sample {sample.name!r}: none of {SEGMENTATION_INPUTS} to use as input "
+                     f"(it has {sample.modalities()})")
+
+
+def _records(samples) -> list[dict]:
+    if hasattr(samples, "records"):
+        return samples.records()
+    return [{"subject": s.subject, "view": s.view, "meta": s.meta} for s in samples]
+
+
+def _carve(indices: np.ndarray, groups: np.ndarray, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``indices`` into (rest, carved): whole groups (subjects) when there are at
+    least two, else single sequences."""
+    keys = np.unique(groups[indices])
+    if len(keys) >= 2:
+        chosen = rng.choice(keys, size=max(1, int(round(fraction * len(keys)))), replace=False)
+        carved = np.isin(groups[indices], chosen)
+    else:
+        carved = np.zeros(len(indices), bool)
+        carved[rng.choice(len(indices), size=max(1, int(round(fraction * len(indices)))), replace=False)] = True
+    return indices[~carved], indices[carved]
+
+
+def split_indices(samples, spec: str, val_fraction: float = 0.15, test_fraction: float = 0.3,
+                  seed: int = 0) -> dict[str, np.ndarray]:
+    """Train / val / test indices for the samples of ``spec`` (rules in the module docstring)."""
+    source = spec.partition(":")[0]
+    if source == "synthact":
+        from . import synthact
+
+        return synthact.split(samples, "xsub", val_fraction=val_fraction, seed=seed)
+    records = _records(samples)
+    subjects = np.array([-1 if r.get("subject") is None else r["subject"] for r in records])
+    if spec == "real:watch":
+        return {k: np.flatnonzero(np.isin(subjects, v)) for k, v in WATCH_SUBJECTS.items()}
+    rng = np.random.default_rng(seed)
+    groups = subjects if len(np.unique(subjects)) > 1 else np.arange(len(records))
+    named = [r.get("meta", {}).get("split") for r in records]
+    if all(n in SPLITS for n in named):
+        named = np.array(named)
+        parts = {k: np.flatnonzero(named == k) for k in SPLITS}
+        if len(parts["val"]) == 0 and len(parts["train"]) > 1:
+            parts["train"], parts["val"] = _carve(parts["train"], groups, val_fraction, rng)
+        return parts
+    rest, test = _carve(np.arange(len(records)), groups, test_fraction, rng)
+    train, val = _carve(rest, groups, val_fraction / (1 - test_fraction), rng)
+    return {"train": train, "val": val, "test": test}
+
+
+def _label_setup(sample) -> tuple[tuple, tuple, tuple]:
+    """(class_names, background, ignore_labels) of a dataset, read from one sample."""
+    names = tuple(sample.class_names or ())
+    meta = sample.meta or {}
+    ignore = (meta["null_index"],) if "null_index" in meta else ()
+    if "background_index" in meta:
+        background = (meta["background_index"],)
+    else:
+        background = tuple(i for i, n in enumerate(names) if n.lower() == "background")
+    return names, background, ignore
+
+
+def _openpack_to_indices(samples) -> list:
+    """OpenPack's operation ids -> indices into its ten operations; Null -> ignored."""
+    from ..metrics.openpack import OPENPACK_OPERATIONS
+
+    ids = np.array(list(OPENPACK_OPERATIONS))
+    out = []
+    for s in samples:
+        labels = np.full(len(s.frame_labels), IGNORE_INDEX, np.int64)
+        known = np.isin(s.frame_labels, ids)
+        labels[known] = np.searchsorted(ids, s.frame_labels[known])
+        out.append(replace(s, frame_labels=labels))
+    return out
+
+
+def prepare_segmentation(spec: str, inputs="auto", sample_rate: int = 1, stats=None, samples=None,
+                         progress: bool = True) -> SegmentationData:
+    """Load ``spec`` and set up segmentation datasets (see the module docstring).
+
+    ``stats``: ``(mean, std)`` to reuse (e.g. from a checkpoint) instead of computing
+    them on the training split. ``samples``: already loaded samples of ``spec``.
+    """
+    samples = load_data(spec, progress=progress) if samples is None else samples
+    if len(samples) == 0:
+        raise ValueError(f"--data {spec!r}: no samples")
+    first = samples[0]
+    if first.frame_labels is None:
+        raise ValueError(f"--data {spec!r}: sample {first.name!r} has no frame labels; "
+                         "segmentation needs untrimmed, frame-labelled sequences")
+    if (first.meta or {}).get("label_kind") == "openpack_id":
+        samples = _openpack_to_indices(samples)
+        from ..metrics.openpack import OPENPACK_OPERATIONS
+
+        class_names, background, ignore = tuple(OPENPACK_OPERATIONS.values()), (), ()
+    else:
+        class_names, background, ignore = _label_setup(first)
+    if not class_names:
+        raise ValueError(f"--data {spec!r}: the samples carry no class_names")
+    inputs = auto_inputs(first) if inputs == "auto" else tuple(inputs)
+    event_names = tuple(sorted(first.events)) if "events" in inputs else ()
+    splits = split_indices(samples, spec)
+    if len(splits["train"]) == 0:
+        raise ValueError(f"--data {spec!r}: the training split is empty")
+    if stats is None:
+        stats = channel_stats(SegmentationDataset(samples, splits["train"], inputs, ignore, sample_rate, event_names))
+    mean, std = (np.asarray(v, np.float32) for v in stats)
+    return SegmentationData(spec, samples, splits, class_names, background, ignore, inputs, sample_rate,
+                            event_names, mean, std)

@@ -1,0 +1,11 @@
+"""Training: the trainer, its configuration, checkpoints, distributed set-up, and whole
+runs by name (``train_model``, ``evaluate_checkpoint``)."""
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .run import evaluate_checkpoint, load_trained, summary_line, train_model
+from .tasks import SegmentationTask
+from .trainer import Trainer
+
+__all__ = ["SegmentationTask", "TrainConfig", "Trainer", "evaluate_checkpoint", "load_checkpoint",
+           "load_trained", "save_checkpoint", "summary_line", "train_model"]

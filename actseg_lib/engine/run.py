@@ -1,0 +1,143 @@
+"""A whole run from names: the registry's configuration, the data spec, the trainer,
+the test evaluation and a results file. ``actseg train`` and ``actseg evaluate`` are thin
+wrappers around :func:`train_model` and :func:`evaluate_checkpoint`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from ..models.registry import build_model, count_parameters, model_config, model_entry
+from . import distributed
+from .checkpoint import load_checkpoint
+from .config import TrainConfig
+from .provenance import provenance, write_json
+from .tasks import SegmentationTask
+from .trainer import Trainer
+
+
+def merge_overrides(config: dict, overrides: dict | None) -> dict:
+    """``config`` (sections model/train/data/loss) with ``overrides`` laid over it."""
+    merged = {section: dict(values) for section, values in config.items()}
+    for section, values in (overrides or {}).items():
+        if section not in merged:
+            raise ValueError(f"override section {section!r}: expected one of {sorted(merged)}")
+        merged[section].update(values)
+    return merged
+
+
+def prepare_task_data(task: str, spec: str, data_config: dict, stats=None, samples=None, progress: bool = True):
+    if task == "segmentation":
+        from ..data.prepare import prepare_segmentation
+
+        return prepare_segmentation(spec, inputs=data_config.get("inputs", "auto"),
+                                    sample_rate=data_config.get("sample_rate", 1), stats=stats,
+                                    samples=samples, progress=progress)
+    raise NotImplementedError(f"task {task!r}: no data preparation yet")
+
+
+def make_task(task: str, data, loss_config: dict):
+    if task == "segmentation":
+        return SegmentationTask(background=data.background, **loss_config)
+    raise NotImplementedError(f"task {task!r}: no task object yet")
+
+
+def _format_metrics(metrics: dict) -> str:
+    keys = [k for k in ("acc", "edit", "f1@10", "f1@25", "f1@50") if k in metrics]
+    return " ".join(f"{k} {metrics[k]:.1f}" for k in keys)
+
+
+def train_model(name: str, data: str, size: str = "reduced", out_dir=None, resume: bool = False,
+                overrides: dict | None = None, progress: bool = True, samples=None, device=None,
+                evaluate_test: bool = True) -> dict:
+    """Train registered model ``name`` on ``data`` and evaluate it on the test split.
+
+    Writes ``last.pt``, ``best.pt`` and ``results.json`` under ``out_dir`` (rank 0) and
+    returns the results dict. ``overrides``: ``{"train": {"epochs": 5}, "model": {...}}``.
+    ``resume``: continue from ``out_dir/last.pt`` when present (a finished run is loaded,
+    not retrained). Under ``torchrun`` every rank calls this; DDP is set up here.
+    """
+    info = distributed.init_distributed()
+    entry = model_entry(name)
+    config = merge_overrides(model_config(name, size), overrides)
+    train_config = TrainConfig.from_dict(config["train"])
+    dataset = prepare_task_data(entry.task, data, config["data"], samples=samples, progress=progress and info.is_main)
+    model_kwargs = {**config["model"], "in_channels": dataset.in_channels, "num_classes": dataset.num_classes}
+    torch.manual_seed(train_config.seed)  # the same initial weights on every rank and every run
+    model = build_model(name, size, **{k: v for k, v in model_kwargs.items()})
+    run_info = {"model": name, "size": size, "task": entry.task, "model_config": model_kwargs,
+                "loss": config["loss"], "data_spec": data, "inputs": list(dataset.inputs), "data": dataset.info()}
+    trainer = Trainer(model, make_task(entry.task, dataset, config["loss"]), train_config, out_dir=out_dir,
+                      device=device, run_info=run_info, progress=progress)
+    started = time.perf_counter()
+    val = dataset.dataset("val") if len(dataset.splits.get("val", [])) else None
+    trainer.fit(dataset.dataset("train"), val, resume=resume)
+    wall = time.perf_counter() - started
+    results = {
+        "model": name, "size": size, "task": entry.task, "data": data, "parameters": count_parameters(model),
+        "model_config": model_kwargs, "train_config": train_config.to_dict(), "loss": config["loss"],
+        "data_info": {k: v for k, v in dataset.info().items() if k not in ("mean", "std")},
+        "world_size": info.world_size, **trainer.summary(),
+        "val": trainer.best["metrics"] if trainer.best else None,
+    }
+    if evaluate_test and len(dataset.splits.get("test", [])):
+        t0 = time.perf_counter()
+        results["test"] = trainer.evaluate(dataset.dataset("test"), desc="test")
+        results["test_time_s"] = time.perf_counter() - t0
+    results["wall_time_s"] = wall
+    results["history"] = trainer.history
+    results["provenance"] = provenance(seed=train_config.seed)
+    if out_dir is not None and info.is_main:
+        write_json(results, Path(out_dir) / "results.json")
+    results["trainer"] = trainer
+    results["dataset"] = dataset
+    return results
+
+
+def summary_line(results: dict) -> str:
+    best = results.get("best") or {}
+    parts = [f"{results['model']} ({results['size']}, {results['parameters']:,} parameters) on {results['data']}:"]
+    if results.get("test"):
+        parts.append(f"test {_format_metrics(results['test'])}")
+    if best:
+        parts.append(f"| best epoch {best['epoch']}/{results['epochs']} (val {best['metric']} {best['value']:.1f})")
+    parts.append(f"| {results['wall_time_s']:.0f} s")
+    return " ".join(parts)
+
+
+def load_trained(checkpoint, device=None):
+    """(model, run_info) from a ``best.pt`` or ``last.pt`` written by the trainer."""
+    state = load_checkpoint(checkpoint, map_location="cpu")
+    run_info = state.get("run_info") or {}
+    if "model" not in run_info or "model_config" not in run_info:
+        raise ValueError(f"checkpoint {checkpoint}: no run_info (model name and config); was it written by actseg?")
+    model = build_model(run_info["model"], run_info["size"], **run_info["model_config"])
+    model.load_state_dict(state["model"])
+    model.to(device or "cpu").eval()
+    return model, run_info
+
+
+def evaluate_checkpoint(checkpoint, data: str | None = None, split: str = "test", progress: bool = True,
+                        out=None, samples=None, device=None) -> dict:
+    """Metrics of a trained checkpoint on ``split`` of ``data`` (default: the data it
+    was trained on), with the inputs and normalisation it was trained with."""
+    model, run_info = load_trained(checkpoint, device)
+    saved = run_info["data"]
+    data = data or run_info["data_spec"]
+    dataset = prepare_task_data(run_info["task"], data, {"inputs": saved["inputs"], "sample_rate": saved["sample_rate"]},
+                                stats=(saved["mean"], saved["std"]), samples=samples, progress=progress)
+    if list(dataset.class_names) != list(saved["class_names"]):
+        raise ValueError(f"--data {data!r}: its classes {list(dataset.class_names)} differ from the checkpoint's "
+                         f"{saved['class_names']}")
+    trainer = Trainer(model, make_task(run_info["task"], dataset, run_info["loss"]), {"batch_size": 1},
+                      device=device, progress=progress)
+    started = time.perf_counter()
+    metrics = trainer.evaluate(dataset.dataset(split), desc=split)
+    results = {"checkpoint": str(checkpoint), "model": run_info["model"], "size": run_info["size"], "data": data,
+               "split": split, "samples": len(dataset.splits[split]), "metrics": metrics,
+               "eval_time_s": time.perf_counter() - started, "provenance": provenance()}
+    if out is not None:
+        write_json(results, out)
+    return results

@@ -1,0 +1,3 @@
+"""Imports every model file so each registers itself. Add a line per new model."""
+
+from . import asformer, ms_tcn  # noqa: F401
