@@ -2,5 +2,6 @@
 
 from .masks import frame_mask
 from .temporal_conv import ConvFeedForward, DilatedResidualLayer
+from .windowed_attention import dense_windowed_attention, windowed_attention
 
-__all__ = ["ConvFeedForward", "DilatedResidualLayer", "frame_mask"]
+__all__ = ["ConvFeedForward", "DilatedResidualLayer", "dense_windowed_attention", "frame_mask", "windowed_attention"]
