@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import __version__
 
@@ -26,6 +27,75 @@ def _synth(args: argparse.Namespace) -> int:
     out = write_synthact(args.format, args.out, preset=args.preset, seed=args.seed)
     print(f"wrote SynthAct {FORMAT_SOURCE[args.format]} ({args.preset}, seed {args.seed}) "
           f"in the {args.format} format to {out}")
+    return 0
+
+
+def parse_override(text: str) -> tuple[str, str, object]:
+    """``section.key=value`` -> (section, key, value); the value is read as a Python
+    literal when it is one (``3``, ``0.1``, ``None``, ``(1, 2)``), else kept as text."""
+    import ast
+
+    name, sep, raw = text.partition("=")
+    section, dot, key = name.partition(".")
+    if not sep or not dot or not key:
+        raise argparse.ArgumentTypeError(f"--set {text!r}: expected section.key=value, e.g. train.epochs=5 "
+                                         "(sections: model, train, data, loss)")
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    return section, key, value
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    out: dict = {}
+    for section, key, value in args.set or []:
+        out.setdefault(section, {})[key] = value
+    for flag, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"), ("seed", "seed")):
+        if getattr(args, flag) is not None:
+            out.setdefault("train", {})[key] = getattr(args, flag)
+    return out
+
+
+def default_out(model: str, size: str, data: str) -> str:
+    slug = "".join(c if c.isalnum() else "-" for c in data).strip("-")
+    return str(Path("runs") / f"{model}-{size}-{slug}")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .engine import distributed
+    from .engine.run import summary_line, train_model
+
+    out = args.out or default_out(args.model, args.size, args.data)
+    try:
+        results = train_model(args.model, args.data, size=args.size, out_dir=out, resume=args.resume,
+                              overrides=_overrides(args), progress=not args.no_progress, device=args.device)
+        if distributed.current().is_main:
+            print(summary_line(results))
+            print(f"checkpoints and results.json in {out}")
+    finally:
+        distributed.cleanup()
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .engine.run import _format_metrics, evaluate_checkpoint
+
+    results = evaluate_checkpoint(args.checkpoint, args.data, split=args.split, progress=not args.no_progress,
+                                  out=args.out, device=args.device)
+    print(f"{results['model']} ({results['size']}) from {args.checkpoint} on {results['data']} "
+          f"[{results['split']}, {results['samples']} samples]: {_format_metrics(results['metrics'])}")
+    if args.out:
+        print(f"results in {args.out}")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from .models import list_models, model_entry
+
+    for name in list_models():
+        entry = model_entry(name)
+        print(f"{name:<18} {entry.task:<13} {entry.paper}")
     return 0
 
 
@@ -56,6 +126,47 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--preset", default="reduced", choices=["reduced", "full"], help="SynthAct preset")
     synth.add_argument("--seed", type=int, default=0, help="SynthAct seed (default 0)")
     synth.set_defaults(run=_synth)
+
+    data_help = ("the data: synthact:<clips|packaging|daily>[:<reduced|full>], real:<watch|basic_motions>, "
+                 "or <format>:<path> with a format of `actseg synth --help`")
+    train = commands.add_parser(
+        "train", help="train a model and evaluate it on the test split",
+        description="Train a registered model (see `actseg models`) with its reduced or full (paper) "
+                    "configuration. Writes last.pt (every epoch), best.pt (best validation epoch) and "
+                    "results.json (metrics, history, command, versions, device, seed, timings) to --out.",
+        epilog="examples:\n  actseg train ms_tcn --size reduced --data synthact:daily\n"
+               "  actseg train asformer --size full --data mstcn:/data/50salads --set data.sample_rate=2\n"
+               "  torchrun --nproc_per_node 4 -m actseg_lib train asformer --size full --data mstcn:/data/breakfast",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    train.add_argument("model", help="a registered model name (`actseg models`)")
+    train.add_argument("--data", required=True, help=data_help)
+    train.add_argument("--size", default="reduced", choices=["reduced", "full"],
+                       help="reduced: minutes on a CPU; full: the paper's configuration (GPU)")
+    train.add_argument("--out", help="run folder (default runs/<model>-<size>-<data>)")
+    train.add_argument("--resume", action="store_true", help="continue from --out/last.pt if it exists")
+    train.add_argument("--epochs", type=int, help="override the number of epochs")
+    train.add_argument("--batch-size", type=int, help="override the batch size (per process)")
+    train.add_argument("--lr", type=float, help="override the learning rate")
+    train.add_argument("--seed", type=int, help="override the seed")
+    train.add_argument("--set", action="append", type=parse_override, metavar="SECTION.KEY=VALUE",
+                       help="override any configuration value, e.g. --set model.num_layers=6 (repeatable)")
+    train.add_argument("--device", help="cpu, cuda or cuda:N (default: the GPU if there is one)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="score a checkpoint on a data split",
+                                   description="Evaluate a best.pt or last.pt written by `actseg train`, with "
+                                               "the inputs and normalisation it was trained with.")
+    evaluate.add_argument("checkpoint", help="path to best.pt or last.pt")
+    evaluate.add_argument("--data", help=data_help + " (default: the data it was trained on)")
+    evaluate.add_argument("--split", default="test", choices=["train", "val", "test"], help="default test")
+    evaluate.add_argument("--out", help="write the results JSON here")
+    evaluate.add_argument("--device", help="cpu, cuda or cuda:N")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
+    evaluate.set_defaults(run=_evaluate)
+
+    models = commands.add_parser("models", help="list the registered models")
+    models.set_defaults(run=_models)
     return parser
 
 

@@ -46,3 +46,31 @@ def test_unknown_command_fails_clearly(capsys):
         main(["trian"])
     assert stop.value.code == 2
     assert "invalid choice: 'trian'" in capsys.readouterr().err
+
+
+def test_train_help_shows_torchrun_and_overrides(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "torchrun --nproc_per_node" in out and "--resume" in out and "--set" in out
+
+
+def test_override_values_are_parsed():
+    from actseg_lib.cli import parse_override
+
+    assert parse_override("train.epochs=5") == ("train", "epochs", 5)
+    assert parse_override("train.clip_grad_norm=None") == ("train", "clip_grad_norm", None)
+    assert parse_override("data.inputs=('imu',)") == ("data", "inputs", ("imu",))
+    assert parse_override("train.optimizer=adamw") == ("train", "optimizer", "adamw")
+    with pytest.raises(Exception, match="section.key=value"):
+        parse_override("epochs=5")
+
+
+def test_unknown_model_and_section_are_explained(tmp_path):
+    from tiny_data import write_tiny_mstcn
+
+    spec = write_tiny_mstcn(tmp_path / "data", num=4)
+    with pytest.raises(KeyError, match="unknown model"):
+        main(["train", "nope", "--data", spec, "--out", str(tmp_path / "run")])
+    with pytest.raises(ValueError, match="override section 'optim'"):
+        main(["train", "ms_tcn", "--data", spec, "--set", "optim.lr=1", "--out", str(tmp_path / "run")])

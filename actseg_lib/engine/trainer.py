@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -172,8 +173,9 @@ class Trainer:
         net = self.model
         if self.dist.enabled:
             net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-        if resuming and self.progress and self.epochs_done:
-            tqdm.write(f"resumed from {self.out_dir / 'last.pt'} after epoch {self.epochs_done}/{cfg.epochs}")
+        if resuming and self.dist.is_main:
+            done = "a finished run, loaded" if self.epochs_done == cfg.epochs else "resumed"
+            print(f"{done} from {self.out_dir / 'last.pt'} after epoch {self.epochs_done}/{cfg.epochs}", file=sys.stderr)
 
         bar = tqdm(total=cfg.epochs, initial=self.epochs_done, desc="epochs", unit="epoch", disable=not self.progress)
         for epoch in range(self.epochs_done, cfg.epochs):
