@@ -58,8 +58,9 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def default_out(model: str, size: str, data: str) -> str:
-    slug = "".join(c if c.isalnum() else "-" for c in data).strip("-")
-    return str(Path("runs") / f"{model}-{size}-{slug}")
+    from .engine.run import data_slug
+
+    return str(Path("runs") / f"{model}-{size}-{data_slug(data)}")
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -4,11 +4,16 @@ wrappers around :func:`train_model` and :func:`evaluate_checkpoint`."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
 import time
 from pathlib import Path
 
 import torch
 
+from .. import __version__
 from ..models.registry import build_model, count_parameters, model_config, model_entry
 from . import distributed
 from .checkpoint import load_checkpoint
@@ -26,6 +31,28 @@ def merge_overrides(config: dict, overrides: dict | None) -> dict:
             raise ValueError(f"override section {section!r}: expected one of {sorted(merged)}")
         merged[section].update(values)
     return merged
+
+
+def data_slug(data: str) -> str:
+    """A folder-name form of a ``--data`` spec: ``mstcn:/data/50salads`` -> ``mstcn-data-50salads``."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", data).strip("-")
+
+
+def default_runs_dir() -> Path:
+    """``$ACTSEG_RUNS``, else ``~/.cache/actseg/runs``: where notebooks keep their runs."""
+    return Path(os.environ.get("ACTSEG_RUNS") or Path.home() / ".cache" / "actseg" / "runs")
+
+
+def cached_run_dir(name: str, data: str, size: str = "reduced", overrides: dict | None = None, root=None) -> Path:
+    """A run folder named by everything that determines the run (model, size, data, the
+    merged configuration, the library version), for "load if present, else train":
+    ``train_model(..., out_dir=cached_run_dir(...), resume=True)`` trains once and loads
+    afterwards; any change of setting gives a new folder. Delete the folder to retrain."""
+    config = merge_overrides(model_config(name, size), overrides)
+    key = json.dumps({"model": name, "size": size, "data": data, "config": config, "version": __version__},
+                     sort_keys=True, default=str)
+    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+    return Path(root or default_runs_dir()) / f"{name}-{size}-{data_slug(data)}-{digest}"
 
 
 def prepare_task_data(task: str, spec: str, data_config: dict, stats=None, samples=None, progress: bool = True):

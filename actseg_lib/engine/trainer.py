@@ -98,22 +98,35 @@ class Trainer:
                               enabled=self.amp_dtype is not None)
 
     # --- evaluation -----------------------------------------------------------------------
-    def predict(self, dataset, desc: str = "predict") -> list:
-        """The task's per-sample predictions over ``dataset``, from every rank, in rank order."""
+    def predict(self, dataset, desc: str = "predict", bar=None) -> list:
+        """The task's per-sample predictions over ``dataset``, from every rank, in rank order.
+
+        ``bar``: a tqdm bar to reuse (training re-uses one across epochs, so a notebook
+        shows one validation bar, not one per epoch)."""
         was_training = self.model.training
         self.model.eval()
+        loader = self._eval_loader(dataset)
+        own_bar = bar is None
+        if own_bar:
+            bar = tqdm(total=len(loader), desc=desc, leave=False, disable=not self.progress)
+        else:
+            bar.reset(total=len(loader))
+            bar.set_description(desc)
         pairs = []
         try:
-            for batch in tqdm(self._eval_loader(dataset), desc=desc, leave=False, disable=not self.progress):
+            for batch in loader:
                 with self._autocast():
                     pairs.extend(self.task.predict(self.model, self.task.to_device(batch, self.device)))
+                bar.update(1)
         finally:
             self.model.train(was_training)
+            if own_bar:
+                bar.close()
         return [p for part in distributed.gather_objects(pairs) for p in part]
 
-    def evaluate(self, dataset, desc: str = "evaluate") -> dict:
+    def evaluate(self, dataset, desc: str = "evaluate", bar=None) -> dict:
         """The task's metrics over ``dataset`` (every rank returns the same numbers)."""
-        return self.task.metrics(self.predict(dataset, desc))
+        return self.task.metrics(self.predict(dataset, desc, bar))
 
     # --- checkpoints ----------------------------------------------------------------------
     def _state(self, optimizer, scheduler, rng_states) -> dict:
@@ -178,13 +191,19 @@ class Trainer:
             print(f"{done} from {self.out_dir / 'last.pt'} after epoch {self.epochs_done}/{cfg.epochs}", file=sys.stderr)
 
         bar = tqdm(total=cfg.epochs, initial=self.epochs_done, desc="epochs", unit="epoch", disable=not self.progress)
+        # one batch bar and one validation bar, reset every epoch
+        batch_bar = tqdm(total=len(loader), desc="batches", leave=False, disable=not self.progress)
+        val_bar = tqdm(total=0, desc="validate", leave=False, disable=not self.progress or val_set is None)
         for epoch in range(self.epochs_done, cfg.epochs):
             loader.sampler.set_epoch(epoch)
             self.model.train()
             started = time.perf_counter()
             totals = torch.zeros(2, dtype=torch.float64)  # loss sum, batches
             parts_sum: dict[str, float] = {}
-            for step, batch in enumerate(tqdm(loader, desc=f"epoch {epoch + 1}", leave=False, disable=not self.progress)):
+            batch_bar.reset(total=len(loader))
+            batch_bar.set_description(f"epoch {epoch + 1}")
+            for step, batch in enumerate(loader):
+                batch_bar.update(1)
                 batch = self.task.to_device(batch, self.device)
                 with self._autocast():
                     loss, parts = self.task.loss(net, batch)
@@ -207,7 +226,7 @@ class Trainer:
                       "lr": optimizer.param_groups[0]["lr"], "time_s": time.perf_counter() - started}
             if val_set is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
                 t0 = time.perf_counter()
-                record["val"] = self.evaluate(val_set, desc="validate")
+                record["val"] = self.evaluate(val_set, desc="validate", bar=val_bar)
                 record["eval_time_s"] = time.perf_counter() - t0
                 self._consider_best(epoch + 1, record["val"])
             self.history.append(record)
@@ -218,7 +237,8 @@ class Trainer:
             distributed.barrier()
             bar.update(1)
             bar.set_postfix(self._postfix(record))
-        bar.close()
+        for b in (val_bar, batch_bar, bar):
+            b.close()
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         return self.history

@@ -75,7 +75,7 @@ class MSTCN(nn.Module):
         # a 2-core CPU in minutes: fewer, narrower layers; the same recipe otherwise
         "reduced": {
             "model": dict(in_channels=75, num_classes=13, num_stages=3, num_layers=8, num_f_maps=32, dropout=0.5),
-            "train": dict(optimizer="adam", lr=5e-4, weight_decay=0.0, epochs=40, batch_size=1, scheduler="none"),
+            "train": dict(optimizer="adam", lr=5e-4, weight_decay=0.0, epochs=50, batch_size=1, scheduler="none"),
             "loss": dict(smoothing_weight=0.15, smoothing_clamp=16.0),
         },
     },
