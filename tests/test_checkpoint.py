@@ -43,7 +43,7 @@ class Payload:
 def test_loading_refuses_arbitrary_objects(tmp_path):
     path = tmp_path / "evil.pt"
     with open(path, "wb") as f:
-        pickle.dump({"format": 1, "model": Payload()}, f)
+        pickle.dump({"format": 1, "model": Payload()}, f, protocol=2)
     with pytest.raises(ValueError, match="weights-only"):
         load_checkpoint(path)
 
