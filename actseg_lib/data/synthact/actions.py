@@ -304,7 +304,9 @@ def trajectories(action: Action, num_frames: int, amplitude: float, rng: np.rand
     u = np.clip(t + bend * np.sin(np.pi * t), 0.0, 1.0)  # monotone warp, fixed ends
     start_pose, end_pose = start_pose or {}, end_pose or {}
     out = {}
-    for control in action.controls() | set(start_pose) | set(end_pose):
+    # sorted: a set of strings iterates in an order that changes from process to process
+    # (hash randomisation), and each control draws from rng in turn
+    for control in sorted(action.controls() | set(start_pose) | set(end_pose)):
         keys = [(0.0, start_pose.get(control, REST))]
         for k, pose in action.keys:
             if control in pose:

@@ -30,7 +30,7 @@ from .body import Subject, forward_kinematics
 from .render import render
 from .views import IMU_SENSORS, VIEWS, imu_signals
 
-DATA_VERSION = 3  # bump when generation changes, so caches are rebuilt
+DATA_VERSION = 4  # bump when generation changes, so caches are rebuilt
 KINDS = ("clips", "packaging", "daily")
 
 
@@ -205,7 +205,7 @@ def _perform(plan: list[tuple[Action, int | None]], subject: Subject, fps: float
         _, mirror = _acting_hand(action, subject)
         hold = pose if action is IDLE else None  # idle keeps whatever pose it starts in
         step = trajectories(action, n, subject.amplitude, rng, mirror=mirror, start_pose=pose, end_pose=hold)
-        for name in set(tracks) | set(step):
+        for name in sorted(set(tracks) | set(step)):
             tracks.setdefault(name, [np.zeros(t)])
             tracks[name].append(step.get(name, np.zeros(n)))
         pose = {name: float(values[-1]) for name, values in step.items()}
