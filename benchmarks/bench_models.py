@@ -592,7 +592,7 @@ def render_markdown(res: dict) -> str:
                   "higher than its first layer's, the peak comes from that convolution's copies of the input, "
                   "not from the model's activations.", ""]
 
-    lines += [f"## 3. Memory against length", "",
+    lines += ["## 3. Memory against length", "",
               f"### Attention alone: window {ATTN_WINDOW}, {ATTN_HEADS} head, {ATTN_DIM} channels, no_grad", "",
               "| T | windowed: peak RSS + (MB) | bytes per frame | x previous T | time (s) "
               "| dense: peak RSS + (MB) | bytes per frame² | x previous T | time (s) | dense / windowed |",
