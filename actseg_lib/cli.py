@@ -80,12 +80,12 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .engine.run import _format_metrics, evaluate_checkpoint
+    from .engine.run import evaluate_checkpoint, format_metrics
 
     results = evaluate_checkpoint(args.checkpoint, args.data, split=args.split, progress=not args.no_progress,
                                   out=args.out, device=args.device)
     print(f"{results['model']} ({results['size']}) from {args.checkpoint} on {results['data']} "
-          f"[{results['split']}, {results['samples']} samples]: {_format_metrics(results['metrics'])}")
+          f"[{results['split']}, {results['samples']} samples]: {format_metrics(results['metrics'])}")
     if args.out:
         print(f"results in {args.out}")
     return 0

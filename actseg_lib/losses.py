@@ -50,8 +50,9 @@ def segmentation_loss(stage_logits: torch.Tensor, labels: torch.Tensor, mask: to
         raise ValueError(f"labels: expected shape {(B, T)} to match the logits, got {tuple(labels.shape)}")
     ce = stage_logits.new_zeros(())
     smooth = stage_logits.new_zeros(())
+    labelled = bool((labels != IGNORE_INDEX).any())  # a clip of only ignored frames still trains smoothness
     for logits in stage_logits:
-        if (labels != IGNORE_INDEX).any():  # a clip of only ignored frames still trains smoothness
+        if labelled:
             ce = ce + F.cross_entropy(logits.float(), labels, ignore_index=IGNORE_INDEX)
         if smoothing_weight:
             smooth = smooth + smoothing_loss(logits.float(), mask, smoothing_clamp)

@@ -19,7 +19,21 @@ from .synthact.views import joint_heatmaps
 SEGMENTATION_INPUTS = ("skeleton3d", "skeleton2d", "imu", "events", "features")
 
 
-class RecognitionDataset(Dataset):
+class _SampleSubset(Dataset):
+    """The samples at ``indices`` (all by default) of a sequence of Samples."""
+
+    def __init__(self, samples, indices=None):
+        self.samples = samples
+        self.indices = np.arange(len(samples)) if indices is None else np.asarray(indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def _sample(self, i: int) -> Sample:
+        return self.samples[int(self.indices[i])]
+
+
+class RecognitionDataset(_SampleSubset):
     """Trimmed clips for recognition.
 
     Args:
@@ -33,15 +47,11 @@ class RecognitionDataset(Dataset):
     """
 
     def __init__(self, samples, indices=None, heatmap_size: int | None = None, sigma: float = 1.0):
-        self.samples = samples
-        self.indices = np.arange(len(samples)) if indices is None else np.asarray(indices)
+        super().__init__(samples, indices)
         self.heatmap_size, self.sigma = heatmap_size, sigma
 
-    def __len__(self) -> int:
-        return len(self.indices)
-
     def __getitem__(self, i: int) -> dict:
-        s: Sample = self.samples[int(self.indices[i])]
+        s = self._sample(i)
         if s.label is None:
             raise ValueError(f"sample {s.name!r} has no clip label: not a recognition clip")
         item = {"label": torch.tensor(s.label, dtype=torch.long)}
@@ -79,7 +89,7 @@ def _frame_inputs(s: Sample, inputs, event_names=()) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-class SegmentationDataset(Dataset):
+class SegmentationDataset(_SampleSubset):
     """Untrimmed sequences for segmentation.
 
     Args:
@@ -100,22 +110,18 @@ class SegmentationDataset(Dataset):
         unknown = set(inputs) - set(SEGMENTATION_INPUTS)
         if unknown:
             raise ValueError(f"inputs: unknown {sorted(unknown)}; expected some of {SEGMENTATION_INPUTS}")
-        self.samples = samples
-        self.indices = np.arange(len(samples)) if indices is None else np.asarray(indices)
+        super().__init__(samples, indices)
         self.inputs, self.ignore_labels, self.sample_rate = tuple(inputs), tuple(ignore_labels), sample_rate
         if event_names is None and "events" in self.inputs:
-            event_names = sorted(samples[int(self.indices[0])].events)
+            event_names = sorted(self._sample(0).events)
         self.event_names = tuple(event_names or ())
         if (mean is None) != (std is None):
             raise ValueError("mean and std: give both or neither")
         self.mean = None if mean is None else np.asarray(mean, np.float32)
         self.std = None if std is None else np.maximum(np.asarray(std, np.float32), 1e-6)
 
-    def __len__(self) -> int:
-        return len(self.indices)
-
     def __getitem__(self, i: int) -> dict:
-        s: Sample = self.samples[int(self.indices[i])]
+        s = self._sample(i)
         if s.frame_labels is None:
             raise ValueError(f"sample {s.name!r} has no frame labels: not a segmentation sequence")
         step = slice(None, None, self.sample_rate)

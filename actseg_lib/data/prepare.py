@@ -138,18 +138,19 @@ def _label_setup(sample) -> tuple[tuple, tuple, tuple]:
     return names, background, ignore
 
 
-def _openpack_to_indices(samples) -> list:
-    """OpenPack's operation ids -> indices into its ten operations; Null -> ignored."""
-    from ..metrics.openpack import OPENPACK_OPERATIONS
+def _openpack_to_indices(samples) -> tuple[list, tuple]:
+    """OpenPack's operation ids -> indices into its ten operations (Null -> ignored);
+    returns the relabelled samples and the operations' names."""
+    from ..metrics.openpack import OPENPACK_OPERATIONS  # imports scikit-learn: only when needed
 
-    ids = np.array(list(OPENPACK_OPERATIONS))
+    ids = np.array(list(OPENPACK_OPERATIONS))  # sorted: 100, 200, ..., 1000
     out = []
     for s in samples:
         labels = np.full(len(s.frame_labels), IGNORE_INDEX, np.int64)
         known = np.isin(s.frame_labels, ids)
         labels[known] = np.searchsorted(ids, s.frame_labels[known])
         out.append(replace(s, frame_labels=labels))
-    return out
+    return out, tuple(OPENPACK_OPERATIONS.values())
 
 
 def prepare_segmentation(spec: str, inputs="auto", sample_rate: int = 1, stats=None, samples=None,
@@ -167,10 +168,8 @@ def prepare_segmentation(spec: str, inputs="auto", sample_rate: int = 1, stats=N
         raise ValueError(f"--data {spec!r}: sample {first.name!r} has no frame labels; "
                          "segmentation needs untrimmed, frame-labelled sequences")
     if (first.meta or {}).get("label_kind") == "openpack_id":
-        samples = _openpack_to_indices(samples)
-        from ..metrics.openpack import OPENPACK_OPERATIONS
-
-        class_names, background, ignore = tuple(OPENPACK_OPERATIONS.values()), (), ()
+        samples, class_names = _openpack_to_indices(samples)
+        background, ignore = (), ()
     else:
         class_names, background, ignore = _label_setup(first)
     if not class_names:

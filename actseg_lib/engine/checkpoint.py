@@ -8,37 +8,19 @@ so a crash (or a kill) during the write leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
+
+from .atomic import atomic_write
 
 CHECKPOINT_FORMAT = 1
 
 
 def save_checkpoint(state: dict, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:  # some filesystems (and Windows) cannot fsync a folder
-        pass
-    return path
+    with atomic_write(path) as f:
+        torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
+    return Path(path)
 
 
 def load_checkpoint(path, map_location="cpu") -> dict:

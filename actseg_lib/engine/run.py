@@ -71,7 +71,7 @@ def make_task(task: str, data, loss_config: dict):
     raise NotImplementedError(f"task {task!r}: no task object yet")
 
 
-def _format_metrics(metrics: dict) -> str:
+def format_metrics(metrics: dict) -> str:
     keys = [k for k in ("acc", "edit", "f1@10", "f1@25", "f1@50") if k in metrics]
     return " ".join(f"{k} {metrics[k]:.1f}" for k in keys)
 
@@ -93,7 +93,7 @@ def train_model(name: str, data: str, size: str = "reduced", out_dir=None, resum
     dataset = prepare_task_data(entry.task, data, config["data"], samples=samples, progress=progress and info.is_main)
     model_kwargs = {**config["model"], "in_channels": dataset.in_channels, "num_classes": dataset.num_classes}
     torch.manual_seed(train_config.seed)  # the same initial weights on every rank and every run
-    model = build_model(name, size, **{k: v for k, v in model_kwargs.items()})
+    model = build_model(name, size, **model_kwargs)
     run_info = {"model": name, "size": size, "task": entry.task, "model_config": model_kwargs,
                 "loss": config["loss"], "data_spec": data, "inputs": list(dataset.inputs), "data": dataset.info()}
     trainer = Trainer(model, make_task(entry.task, dataset, config["loss"]), train_config, out_dir=out_dir,
@@ -127,7 +127,7 @@ def summary_line(results: dict) -> str:
     best = results.get("best") or {}
     parts = [f"{results['model']} ({results['size']}, {results['parameters']:,} parameters) on {results['data']}:"]
     if results.get("test"):
-        parts.append(f"test {_format_metrics(results['test'])}")
+        parts.append(f"test {format_metrics(results['test'])}")
     if best:
         parts.append(f"| best epoch {best['epoch']}/{results['epochs']} (val {best['metric']} {best['value']:.1f})")
     parts.append(f"| {results['wall_time_s']:.0f} s")

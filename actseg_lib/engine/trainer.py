@@ -173,12 +173,12 @@ class Trainer:
         cfg = self.config
         if len(train_set) == 0:
             raise ValueError("fit: the training set is empty")
+        if resume and self.out_dir is None:
+            raise ValueError("fit(resume=True) needs an out_dir to resume from")
         loader = self._train_loader(train_set)
         optimizer = build_optimizer(self.model, cfg)
         scheduler = build_scheduler(optimizer, len(loader), cfg)
-        resuming = resume and self.out_dir is not None and (self.out_dir / "last.pt").exists()
-        if resume and self.out_dir is None:
-            raise ValueError("fit(resume=True) needs an out_dir to resume from")
+        resuming = resume and (self.out_dir / "last.pt").exists()
         if resuming:
             self._resume(optimizer, scheduler)
         else:
@@ -198,8 +198,7 @@ class Trainer:
             loader.sampler.set_epoch(epoch)
             self.model.train()
             started = time.perf_counter()
-            totals = torch.zeros(2, dtype=torch.float64)  # loss sum, batches
-            parts_sum: dict[str, float] = {}
+            loss_sum, batches, parts_sum = 0.0, 0, {}
             batch_bar.reset(total=len(loader))
             batch_bar.set_description(f"epoch {epoch + 1}")
             for step, batch in enumerate(loader):
@@ -216,13 +215,14 @@ class Trainer:
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad_norm)
                 optimizer.step()
                 scheduler.step()
-                totals += torch.tensor([loss_value, 1.0], dtype=torch.float64)
+                loss_sum, batches = loss_sum + loss_value, batches + 1
                 for k, v in parts.items():
                     parts_sum[k] = parts_sum.get(k, 0.0) + v
-            if self.dist.enabled:
+            totals = torch.tensor([loss_sum, batches], dtype=torch.float64)
+            if self.dist.enabled:  # the loss over every rank's batches
                 torch.distributed.all_reduce(totals)
             record = {"epoch": epoch + 1, "train_loss": float(totals[0] / totals[1]),
-                      **{f"train_{k}": v / max(1, step + 1) for k, v in parts_sum.items()},
+                      **{f"train_{k}": v / batches for k, v in parts_sum.items()},
                       "lr": optimizer.param_groups[0]["lr"], "time_s": time.perf_counter() - started}
             if val_set is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
                 t0 = time.perf_counter()

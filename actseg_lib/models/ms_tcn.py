@@ -51,14 +51,13 @@ class MSTCN(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, return_features: bool = False):
         x = x.transpose(1, 2)  # [B, C, T]
         m = frame_mask(mask, x)  # [B, 1, T]
-        outputs, features = [], []
+        outputs = []
         for s, stage in enumerate(self.stages):
             inp = x if s == 0 else F.softmax(outputs[-1], dim=1) * m
-            logits, h = stage(inp, m, return_features=True)
+            logits, h = stage(inp, m, return_features=True)  # h: [B, F, T]
             outputs.append(logits)
-            features.append(h)
         out = torch.stack(outputs)  # [S, B, K, T]
-        return (out, features[-1]) if return_features else out
+        return (out, h) if return_features else out
 
 
 @register_model(
