@@ -47,10 +47,13 @@ def cached_run_dir(name: str, data: str, size: str = "reduced", overrides: dict 
     """A run folder named by everything that determines the run (model, size, data, the
     merged configuration, the library version), for "load if present, else train":
     ``train_model(..., out_dir=cached_run_dir(...), resume=True)`` trains once and loads
-    afterwards; any change of setting gives a new folder. Delete the folder to retrain."""
+    afterwards; any change of setting, or of SynthAct's generator (its DATA_VERSION),
+    gives a new folder. Delete the folder to retrain."""
+    from ..data.synthact.generate import DATA_VERSION
+
     config = merge_overrides(model_config(name, size), overrides)
-    key = json.dumps({"model": name, "size": size, "data": data, "config": config, "version": __version__},
-                     sort_keys=True, default=str)
+    key = json.dumps({"model": name, "size": size, "data": data, "config": config, "version": __version__,
+                      "data_version": DATA_VERSION}, sort_keys=True, default=str)
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     return Path(root or default_runs_dir()) / f"{name}-{size}-{data_slug(data)}-{digest}"
 
