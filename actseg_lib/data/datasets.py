@@ -33,36 +33,68 @@ class _SampleSubset(Dataset):
         return self.samples[int(self.indices[i])]
 
 
+def frame_size(s: Sample) -> tuple[float, float]:
+    """(width, height) in pixels of the image a sample's 2D skeleton is measured in.
+
+    SynthAct records ``image_size``; readers record ``frame_size`` (NTU's 1920 x 1080
+    colour camera; Penn Action's video dimensions); failing both, the RGB frames'."""
+    meta = s.meta or {}
+    if "frame_size" in meta:
+        width, height = meta["frame_size"]
+        return float(width), float(height)
+    if "image_size" in meta:
+        return float(meta["image_size"]), float(meta["image_size"])
+    if s.rgb is not None:
+        return float(s.rgb.shape[2]), float(s.rgb.shape[1])
+    raise ValueError(f"sample {s.name!r}: no frame size to normalise its 2D skeleton by "
+                     "(expected meta 'frame_size' or 'image_size', or RGB frames)")
+
+
+def clip_frame_indices(num_frames: int, length: int) -> np.ndarray:
+    """``length`` frame indices spread evenly over a clip of ``num_frames`` frames
+    (first and last included; frames repeat when the clip is shorter)."""
+    if num_frames < 1:
+        raise ValueError(f"a clip needs at least one frame, got {num_frames}")
+    return np.round(np.linspace(0, num_frames - 1, length)).astype(np.int64)
+
+
 class RecognitionDataset(_SampleSubset):
     """Trimmed clips for recognition.
 
     Args:
         samples: a sequence of Samples (a SynthAct store, a reader's list, ...).
         indices: which of them (a split); all by default.
+        num_frames: if set, every clip is resampled to this many frames, evenly spread
+            over it (:func:`clip_frame_indices`; the papers' "16 fixed frames").
         heatmap_size: if set, add ``heatmaps`` [T, J, s, s] from the 2D skeleton.
         sigma: heat-map Gaussian width in heat-map pixels.
 
     Items: ``rgb`` [T, 3, H, W] float in [0, 1]; ``skeleton2d`` [T, J, 2] in [0, 1]
-    (divided by the frame size); ``heatmaps``; ``label`` (long).
+    (x divided by the frame width, y by its height; the first body); ``heatmaps``;
+    ``label`` (long). Modalities a sample lacks are left out of its item.
     """
 
-    def __init__(self, samples, indices=None, heatmap_size: int | None = None, sigma: float = 1.0):
+    def __init__(self, samples, indices=None, num_frames: int | None = None, heatmap_size: int | None = None,
+                 sigma: float = 1.0):
         super().__init__(samples, indices)
-        self.heatmap_size, self.sigma = heatmap_size, sigma
+        self.num_frames, self.heatmap_size, self.sigma = num_frames, heatmap_size, sigma
 
     def __getitem__(self, i: int) -> dict:
         s = self._sample(i)
         if s.label is None:
             raise ValueError(f"sample {s.name!r} has no clip label: not a recognition clip")
+        keep = clip_frame_indices(s.num_frames, self.num_frames) if self.num_frames else slice(None)
         item = {"label": torch.tensor(s.label, dtype=torch.long)}
-        size = s.meta.get("image_size") or (s.rgb.shape[1] if s.rgb is not None else None)
         if s.rgb is not None:
-            item["rgb"] = torch.from_numpy(np.ascontiguousarray(s.rgb)).permute(0, 3, 1, 2).float() / 255.0
+            item["rgb"] = torch.from_numpy(np.ascontiguousarray(s.rgb[keep])).permute(0, 3, 1, 2).float() / 255.0
         if s.skeleton2d is not None:
-            joints = s.skeleton2d[:, 0]  # [T, J, 2], the first body
-            item["skeleton2d"] = torch.from_numpy(joints / size).float()
+            width, height = frame_size(s)
+            joints = s.skeleton2d[keep, 0]  # [T, J, 2] pixels, the first body
+            item["skeleton2d"] = torch.from_numpy(joints / np.array([width, height], np.float32)).float()
             if self.heatmap_size:
-                item["heatmaps"] = torch.from_numpy(joint_heatmaps(joints, size, self.heatmap_size, self.sigma))
+                if width != height:
+                    raise ValueError(f"sample {s.name!r}: heat maps need square frames, got {width} x {height}")
+                item["heatmaps"] = torch.from_numpy(joint_heatmaps(joints, width, self.heatmap_size, self.sigma))
         return item
 
 

@@ -1,4 +1,6 @@
-"""From a ``--data`` spec to train / val / test datasets a model can be trained on.
+"""From a ``--data`` spec to train / val / test datasets a model can be trained on:
+:func:`prepare_segmentation` for untrimmed sequences, :func:`prepare_recognition` for
+trimmed clips.
 
 :func:`prepare_segmentation` decides, for any source, the same five things:
 
@@ -21,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .datasets import SEGMENTATION_INPUTS, SegmentationDataset, channel_stats
+from .datasets import SEGMENTATION_INPUTS, RecognitionDataset, SegmentationDataset, channel_stats
 from .sample import IGNORE_INDEX
 from .sources import load_data
 
@@ -58,6 +60,10 @@ class SegmentationData:
             raise ValueError(f"split: expected one of {tuple(self.splits)}, got {split!r}")
         return SegmentationDataset(self.samples, self.splits[split], self.inputs, self.ignore_labels,
                                    self.sample_rate, self.event_names, self.mean, self.std)
+
+    def model_kwargs(self) -> dict:
+        """What the model must be built for: input channels and classes."""
+        return {"in_channels": self.in_channels, "num_classes": self.num_classes}
 
     def info(self) -> dict:
         """What a checkpoint keeps so the same inputs can be rebuilt for evaluation."""
@@ -184,3 +190,74 @@ def prepare_segmentation(spec: str, inputs="auto", sample_rate: int = 1, stats=N
     mean, std = (np.asarray(v, np.float32) for v in stats)
     return SegmentationData(spec, samples, splits, class_names, background, ignore, inputs, sample_rate,
                             event_names, mean, std)
+
+
+# --- recognition ----------------------------------------------------------------------
+
+# NTU RGB+D's cross-subject protocol: these performers train, the other twenty test.
+NTU_XSUB_TRAIN = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38)
+
+
+@dataclass
+class RecognitionData:
+    """Clips, their splits and how they become fixed-length tensors."""
+
+    spec: str
+    samples: object
+    splits: dict
+    class_names: tuple
+    num_frames: int
+    num_joints: int
+    modalities: tuple  # of the first clip: "rgb", "skeleton2d"
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def dataset(self, split: str) -> RecognitionDataset:
+        if split not in self.splits:
+            raise ValueError(f"split: expected one of {tuple(self.splits)}, got {split!r}")
+        return RecognitionDataset(self.samples, self.splits[split], num_frames=self.num_frames)
+
+    def model_kwargs(self) -> dict:
+        """What the model must be built for: classes, joints and frames."""
+        return {"num_classes": self.num_classes, "num_joints": self.num_joints, "num_frames": self.num_frames}
+
+    def info(self) -> dict:
+        return {"spec": self.spec, "class_names": list(self.class_names), "num_frames": self.num_frames,
+                "num_joints": self.num_joints, "modalities": list(self.modalities),
+                "split_sizes": {k: int(len(v)) for k, v in self.splits.items()}}
+
+
+def recognition_splits(samples, spec: str, val_fraction: float = 0.15, seed: int = 0) -> dict[str, np.ndarray]:
+    """SynthAct's cross-subject split; NTU's cross-subject protocol (validation subjects
+    carved from its training performers); otherwise as :func:`split_indices`."""
+    if spec.partition(":")[0] != "ntu":
+        return split_indices(samples, spec, val_fraction=val_fraction, seed=seed)
+    subjects = np.array([r["subject"] for r in _records(samples)])
+    train = np.flatnonzero(np.isin(subjects, NTU_XSUB_TRAIN))
+    test = np.flatnonzero(~np.isin(subjects, NTU_XSUB_TRAIN))
+    train, val = _carve(train, subjects, val_fraction, np.random.default_rng(seed))
+    return {"train": train, "val": val, "test": test}
+
+
+def prepare_recognition(spec: str, num_frames: int = 16, samples=None, progress: bool = True) -> RecognitionData:
+    """Load ``spec`` and set up recognition datasets of ``num_frames``-frame clips."""
+    samples = load_data(spec, progress=progress) if samples is None else samples
+    if len(samples) == 0:
+        raise ValueError(f"--data {spec!r}: no samples")
+    first = samples[0]
+    if first.label is None:
+        raise ValueError(f"--data {spec!r}: sample {first.name!r} has no clip label; "
+                         "recognition needs trimmed, labelled clips")
+    if not first.class_names:
+        raise ValueError(f"--data {spec!r}: the samples carry no class_names")
+    modalities = tuple(m for m in ("rgb", "skeleton2d") if getattr(first, m) is not None)
+    if not modalities:
+        raise ValueError(f"--data {spec!r}: sample {first.name!r} has neither RGB nor a 2D skeleton "
+                         f"(it has {first.modalities()})")
+    num_joints = first.skeleton2d.shape[2] if first.skeleton2d is not None else 0
+    splits = recognition_splits(samples, spec)
+    if len(splits["train"]) == 0:
+        raise ValueError(f"--data {spec!r}: the training split is empty")
+    return RecognitionData(spec, samples, splits, tuple(first.class_names), num_frames, num_joints, modalities)

@@ -61,6 +61,16 @@ def _frame_features(s: Sample) -> np.ndarray:
     return (joints - joints[:, :1]).reshape(len(joints), -1).astype(np.float32)
 
 
+def _to_ntu_color(s: Sample) -> np.ndarray:
+    """SynthAct's square-frame pixels -> NTU colour-camera pixels (1920 x 1080): the
+    square frame becomes the centre 1080 x 1080 of the colour image."""
+    from .formats.ntu import COLOR_SIZE
+
+    width, height = COLOR_SIZE
+    scale = height / s.meta["image_size"]
+    return (s.skeleton2d * scale + np.array([(width - height) / 2, 0], np.float32)).astype(np.float32)
+
+
 def _xsub_split(store) -> dict[int, str]:
     parts = synthact.split(store, "xsub")
     return {int(i): name for name, idx in parts.items() for i in idx}
@@ -78,9 +88,11 @@ def for_format(fmt: str, samples, split_of: dict[int, str] | None = None):
         elif fmt == "pku":
             yield s
         elif fmt == "ntu":  # NTU numbers cameras and performers from 1
-            yield replace(s, view=s.view + 1, subject=s.subject + 1)
+            yield replace(s, view=s.view + 1, subject=s.subject + 1, skeleton2d=_to_ntu_color(s))
         elif fmt == "penn":
-            yield replace(s, meta={**s.meta, "split": "test" if split == "test" else "train"})
+            size = s.meta["image_size"]
+            yield replace(s, meta={**s.meta, "split": "test" if split == "test" else "train",
+                                   "dimensions": (size, size, s.num_frames)})
         elif fmt == "ts":
             yield replace(s, features=_frame_features(s), rgb=None, meta={**s.meta, "split": split})
         elif fmt == "openpack":

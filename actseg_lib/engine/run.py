@@ -19,7 +19,7 @@ from . import distributed
 from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .provenance import provenance, write_json
-from .tasks import SegmentationTask
+from .tasks import RecognitionTask, SegmentationTask
 from .trainer import Trainer
 
 
@@ -58,24 +58,38 @@ def cached_run_dir(name: str, data: str, size: str = "reduced", overrides: dict 
     return Path(root or default_runs_dir()) / f"{name}-{size}-{data_slug(data)}-{digest}"
 
 
-def prepare_task_data(task: str, spec: str, data_config: dict, stats=None, samples=None, progress: bool = True):
+def prepare_task_data(task: str, spec: str, data_config: dict, saved: dict | None = None, samples=None,
+                      progress: bool = True):
+    """The task's data object for ``spec``; ``saved``: a checkpoint's data info, whose
+    settings (inputs, statistics, frame count) are reused rather than recomputed."""
     if task == "segmentation":
         from ..data.prepare import prepare_segmentation
 
+        if saved is not None:
+            data_config = {"inputs": saved["inputs"], "sample_rate": saved["sample_rate"]}
         return prepare_segmentation(spec, inputs=data_config.get("inputs", "auto"),
-                                    sample_rate=data_config.get("sample_rate", 1), stats=stats,
+                                    sample_rate=data_config.get("sample_rate", 1),
+                                    stats=(saved["mean"], saved["std"]) if saved else None,
                                     samples=samples, progress=progress)
-    raise NotImplementedError(f"task {task!r}: no data preparation yet")
+    if task == "recognition":
+        from ..data.prepare import prepare_recognition
+
+        num_frames = saved["num_frames"] if saved else data_config.get("num_frames", 16)
+        return prepare_recognition(spec, num_frames=num_frames, samples=samples, progress=progress)
+    raise ValueError(f"task {task!r}: expected 'segmentation' or 'recognition'")
 
 
-def make_task(task: str, data, loss_config: dict):
+def make_task(task: str, data, loss_config: dict, data_config: dict | None = None):
     if task == "segmentation":
         return SegmentationTask(background=data.background, **loss_config)
-    raise NotImplementedError(f"task {task!r}: no task object yet")
+    if task == "recognition":
+        return RecognitionTask(augment=bool((data_config or {}).get("augment", False)), **loss_config)
+    raise ValueError(f"task {task!r}: expected 'segmentation' or 'recognition'")
 
 
 def format_metrics(metrics: dict) -> str:
-    keys = [k for k in ("acc", "edit", "f1@10", "f1@25", "f1@50") if k in metrics]
+    keys = [k for k in ("acc", "edit", "f1@10", "f1@25", "f1@50", "top1", "top5", "mean_class_acc")
+            if k in metrics]
     return " ".join(f"{k} {metrics[k]:.1f}" for k in keys)
 
 
@@ -94,12 +108,12 @@ def train_model(name: str, data: str, size: str = "reduced", out_dir=None, resum
     config = merge_overrides(model_config(name, size), overrides)
     train_config = TrainConfig.from_dict(config["train"])
     dataset = prepare_task_data(entry.task, data, config["data"], samples=samples, progress=progress and info.is_main)
-    model_kwargs = {**config["model"], "in_channels": dataset.in_channels, "num_classes": dataset.num_classes}
+    model_kwargs = {**config["model"], **dataset.model_kwargs()}
     torch.manual_seed(train_config.seed)  # the same initial weights on every rank and every run
     model = build_model(name, size, **model_kwargs)
     run_info = {"model": name, "size": size, "task": entry.task, "model_config": model_kwargs,
-                "loss": config["loss"], "data_spec": data, "inputs": list(dataset.inputs), "data": dataset.info()}
-    trainer = Trainer(model, make_task(entry.task, dataset, config["loss"]), train_config, out_dir=out_dir,
+                "loss": config["loss"], "data_config": config["data"], "data_spec": data, "data": dataset.info()}
+    trainer = Trainer(model, make_task(entry.task, dataset, config["loss"], config["data"]), train_config, out_dir=out_dir,
                       device=device, run_info=run_info, progress=progress)
     started = time.perf_counter()
     val = dataset.dataset("val") if len(dataset.splits.get("val", [])) else None
@@ -156,8 +170,7 @@ def evaluate_checkpoint(checkpoint, data: str | None = None, split: str = "test"
     model, run_info = load_trained(checkpoint, device)
     saved = run_info["data"]
     data = data or run_info["data_spec"]
-    dataset = prepare_task_data(run_info["task"], data, {"inputs": saved["inputs"], "sample_rate": saved["sample_rate"]},
-                                stats=(saved["mean"], saved["std"]), samples=samples, progress=progress)
+    dataset = prepare_task_data(run_info["task"], data, {}, saved=saved, samples=samples, progress=progress)
     if list(dataset.class_names) != list(saved["class_names"]):
         raise ValueError(f"--data {data!r}: its classes {list(dataset.class_names)} differ from the checkpoint's "
                          f"{saved['class_names']}")

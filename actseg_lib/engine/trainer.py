@@ -36,7 +36,7 @@ from .optim import build_optimizer, build_scheduler
 from .seeding import rng_state, seed_everything, set_rng_state
 
 # what must match for a run to be resumed from a checkpoint
-RESUME_KEYS = ("model", "size", "model_config", "loss", "data_spec", "inputs")
+RESUME_KEYS = ("model", "size", "model_config", "loss", "data_config", "data_spec")
 
 
 def resolve_device(device=None) -> torch.device:

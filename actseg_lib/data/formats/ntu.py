@@ -26,6 +26,7 @@ contents back:
 ==================  =====================  =======================================
 ``meta`` key        shape                  from
 ==================  =====================  =======================================
+``frame_size``      (1920, 1080)           the colour image colorX, colorY refer to
 ``setup``           int                    file name
 ``replication``     int                    file name
 ``body_counts``     [T] int64              B of each frame
@@ -58,6 +59,7 @@ from ..sample import Sample
 from ._errors import FormatError
 
 NUM_JOINTS = 25
+COLOR_SIZE = (1920, 1080)  # width, height of the colour camera that colorX / colorY refer to
 FPS = 30.0
 NAME = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
 NAME_PATTERN = "a name SsssCcccPpppRrrrAaaa.skeleton (e.g. S001C002P003R001A012.skeleton)"
@@ -167,6 +169,7 @@ def read_file(path) -> Sample:
     ids = _parse_name(path)
     frames = _read_frames(_Lines(path))
     meta = {
+        "frame_size": COLOR_SIZE,
         "setup": ids["setup"],
         "replication": ids["replication"],
         "body_counts": np.array([len(frame) for frame in frames], dtype=np.int64),

@@ -17,7 +17,7 @@ labels do not record it), ``skeleton2d`` [T, 1, 13, 2] float32 from x and y,
 ``joint_scores`` [T, 1, 13] float32 from visibility, ``class_names`` the sorted action
 names found across the files (or the ``class_names`` option) and ``label`` the index of
 the file's action in it; ``meta`` holds ``pose``, ``bbox`` [T, 4] float64 as stored,
-``dimensions`` (H, W, T) and ``split`` ("train" or "test").
+``dimensions`` (H, W, T), ``frame_size`` (W, H) and ``split`` ("train" or "test").
 
 ``write`` takes the first body of ``skeleton2d``; a 25-joint NTU skeleton is reduced to
 the 13 Penn joints with :data:`~actseg_lib.data.skeleton.NTU_TO_PENN` (the same for
@@ -94,6 +94,7 @@ def _read_file(path: Path) -> tuple[Sample, str]:
     # only the column count is checked: the box is passed through in meta, nothing uses it
     if bbox.ndim != 2 or bbox.shape[1] != 4:
         raise FormatError(path, "bbox of shape (nframes, 4)", got=str(bbox.shape))
+    dimensions = tuple(_integers(path, mat, "dimensions", 3))  # H, W, T
     sample = Sample(
         name=path.stem, fps=FPS,
         skeleton2d=np.stack([x, y], axis=-1)[:, None].astype(np.float32),  # [T, 1, 13, 2]
@@ -101,7 +102,8 @@ def _read_file(path: Path) -> tuple[Sample, str]:
         meta={
             "pose": _string(path, mat, "pose"),
             "bbox": bbox.astype(np.float64),
-            "dimensions": tuple(_integers(path, mat, "dimensions", 3)),
+            "dimensions": dimensions,
+            "frame_size": (dimensions[1], dimensions[0]),
             "split": SPLITS[train],
         },
     )
