@@ -45,7 +45,7 @@ class SynthActConfig:
     views: tuple = (0, 1, 2)
     # trimmed clips (recognition)
     vocabulary: str = "reduced"  # "reduced" (12 classes) or "full" (60)
-    repetitions: int = 1  # performances per (class, subject); each seen from every view
+    repetitions: int = 3  # performances per (class, subject), each seen from every view (one is too few to learn RGB from)
     clip_frames: int = 16
     image_size: int = 48
     # untrimmed workflows (segmentation)
