@@ -178,7 +178,8 @@ class SpatioTemporalAttention(nn.Module):
     * with ``record = True``: ``frame_attention`` ``[B, T, T]``, the attention mass each
       query frame puts on each key frame (averaged over heads and the frame's query
       tokens, summed over the key frame's tokens); rows sum to 1. Recording computes the
-      weights explicitly (softmax of the scores) instead of calling the fused kernel.
+      weights explicitly (softmax of the scores) instead of calling the fused kernel,
+      and without attention dropout (recording is for analysis, in eval mode).
     """
 
     def __init__(self, dim: int, heads: int, attention_dropout: float = 0.0):
@@ -474,7 +475,7 @@ class STARTransformer(nn.Module):
 # SGD at 2e-4 from Kinetics weights; from scratch on a few hundred clips that barely
 # moves in a CPU budget, so the reduced recipe is AdamW with a cosine schedule.
 REDUCED_MODEL = dict(
-    num_classes=12, num_joints=25, num_frames=16, modalities=MODALITIES,
+    num_classes=12, num_joints=25, num_frames=8, modalities=MODALITIES,
     backbone_widths=(16, 16, 32, 64, 128), backbone_blocks=(1, 1, 1, 1), num_3d_stages=1, stem_kernel=5,
     grid_stage="layer4", joint_stage="layer2", joint_tokens="concat", joint_hidden=16, heatmap_sigma=1.0,
     heatmap_size=12, dim=64, heads=4, encoder_layers=1, decoder_layers=1, encoder_attention="zigzag",
@@ -489,7 +490,7 @@ REDUCED_MODEL = dict(
 FULL_MODEL = dict(
     num_classes=60, num_joints=25, num_frames=16, modalities=MODALITIES,
     backbone_widths=(64, 64, 128, 256, 512), backbone_blocks=(2, 2, 2, 2), num_3d_stages=1, stem_kernel=7,
-    grid_stage="layer4", joint_stage="layer3", joint_tokens="concat", joint_hidden=128, heatmap_sigma=1.5,
+    grid_stage="layer4", joint_stage="layer3", joint_tokens="concat", joint_hidden=32, heatmap_sigma=1.5,
     heatmap_size=14, dim=512, heads=8, encoder_layers=4, decoder_layers=4, encoder_attention="zigzag",
     decoder_attention="binary", mlp_ratio=4.0, dropout=0.1, rgb_zero_init=True,
 )
