@@ -31,6 +31,13 @@ WATCH_SUBJECTS = {"train": (1, 2, 3, 4, 5, 6), "val": (7, 8), "test": (9, 10)}
 SPLITS = ("train", "val", "test")
 
 
+def _split(splits: dict, split: str) -> np.ndarray:
+    """The indices of ``split``, or an error naming the splits there are."""
+    if split not in splits:
+        raise ValueError(f"split: expected one of {tuple(splits)}, got {split!r}")
+    return splits[split]
+
+
 @dataclass
 class SegmentationData:
     """Samples, their splits and everything needed to turn them into tensors."""
@@ -56,9 +63,7 @@ class SegmentationData:
         return len(self.mean)
 
     def dataset(self, split: str) -> SegmentationDataset:
-        if split not in self.splits:
-            raise ValueError(f"split: expected one of {tuple(self.splits)}, got {split!r}")
-        return SegmentationDataset(self.samples, self.splits[split], self.inputs, self.ignore_labels,
+        return SegmentationDataset(self.samples, _split(self.splits, split), self.inputs, self.ignore_labels,
                                    self.sample_rate, self.event_names, self.mean, self.std)
 
     def model_kwargs(self) -> dict:
@@ -215,9 +220,7 @@ class RecognitionData:
         return len(self.class_names)
 
     def dataset(self, split: str) -> RecognitionDataset:
-        if split not in self.splits:
-            raise ValueError(f"split: expected one of {tuple(self.splits)}, got {split!r}")
-        return RecognitionDataset(self.samples, self.splits[split], num_frames=self.num_frames)
+        return RecognitionDataset(self.samples, _split(self.splits, split), num_frames=self.num_frames)
 
     def model_kwargs(self) -> dict:
         """What the model must be built for: classes, joints and frames."""

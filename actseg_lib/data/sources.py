@@ -18,6 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import formats, synthact
+from .formats.ntu import COLOR_SIZE as NTU_COLOR_SIZE
 from .sample import Sample
 
 # which SynthAct kind each format carries, and why
@@ -64,9 +65,7 @@ def _frame_features(s: Sample) -> np.ndarray:
 def _to_ntu_color(s: Sample) -> np.ndarray:
     """SynthAct's square-frame pixels -> NTU colour-camera pixels (1920 x 1080): the
     square frame becomes the centre 1080 x 1080 of the colour image."""
-    from .formats.ntu import COLOR_SIZE
-
-    width, height = COLOR_SIZE
+    width, height = NTU_COLOR_SIZE
     scale = height / s.meta["image_size"]
     return (s.skeleton2d * scale + np.array([(width - height) / 2, 0], np.float32)).astype(np.float32)
 

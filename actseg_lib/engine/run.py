@@ -20,7 +20,7 @@ from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .provenance import provenance, write_json
 from .tasks import RecognitionTask, SegmentationTask
-from .trainer import Trainer
+from .trainer import RESUME_KEYS, Trainer
 
 
 def merge_overrides(config: dict, overrides: dict | None) -> dict:
@@ -48,12 +48,14 @@ def cached_run_dir(name: str, data: str, size: str = "reduced", overrides: dict 
     merged configuration, the library version), for "load if present, else train":
     ``train_model(..., out_dir=cached_run_dir(...), resume=True)`` trains once and loads
     afterwards; any change of setting, or of SynthAct's generator (its DATA_VERSION),
-    gives a new folder. Delete the folder to retrain."""
+    gives a new folder, and so does a change of what the trainer compares before resuming
+    (its RESUME_KEYS). Delete the folder to retrain."""
     from ..data.synthact.generate import DATA_VERSION
 
     config = merge_overrides(model_config(name, size), overrides)
+    # RESUME_KEYS: when what makes two runs "the same" changes, old folders are not reused
     key = json.dumps({"model": name, "size": size, "data": data, "config": config, "version": __version__,
-                      "data_version": DATA_VERSION}, sort_keys=True, default=str)
+                      "data_version": DATA_VERSION, "resume_keys": RESUME_KEYS}, sort_keys=True, default=str)
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     return Path(root or default_runs_dir()) / f"{name}-{size}-{data_slug(data)}-{digest}"
 
@@ -62,20 +64,19 @@ def prepare_task_data(task: str, spec: str, data_config: dict, saved: dict | Non
                       progress: bool = True):
     """The task's data object for ``spec``; ``saved``: a checkpoint's data info, whose
     settings (inputs, statistics, frame count) are reused rather than recomputed."""
+    settings = saved if saved is not None else data_config
     if task == "segmentation":
         from ..data.prepare import prepare_segmentation
 
-        if saved is not None:
-            data_config = {"inputs": saved["inputs"], "sample_rate": saved["sample_rate"]}
-        return prepare_segmentation(spec, inputs=data_config.get("inputs", "auto"),
-                                    sample_rate=data_config.get("sample_rate", 1),
+        return prepare_segmentation(spec, inputs=settings.get("inputs", "auto"),
+                                    sample_rate=settings.get("sample_rate", 1),
                                     stats=(saved["mean"], saved["std"]) if saved else None,
                                     samples=samples, progress=progress)
     if task == "recognition":
         from ..data.prepare import prepare_recognition
 
-        num_frames = saved["num_frames"] if saved else data_config.get("num_frames", 16)
-        return prepare_recognition(spec, num_frames=num_frames, samples=samples, progress=progress)
+        return prepare_recognition(spec, num_frames=settings.get("num_frames", 16), samples=samples,
+                                   progress=progress)
     raise ValueError(f"task {task!r}: expected 'segmentation' or 'recognition'")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from torch.nn import functional as F
 from torch.utils.data import default_collate
 
@@ -17,6 +16,11 @@ from ..metrics.recognition import mean_class_accuracy, topk_accuracy
 from ..metrics.segmentation import segmentation_scores
 
 CLIP_INPUTS = ("rgb", "skeleton2d")
+
+
+def batch_to_device(batch: dict, device) -> dict:
+    """The batch's tensors moved to ``device``; other entries as they are."""
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 
 class SegmentationTask:
@@ -35,8 +39,7 @@ class SegmentationTask:
         self.background = tuple(background)
         self.smoothing_weight, self.smoothing_clamp = smoothing_weight, smoothing_clamp
 
-    def to_device(self, batch: dict, device) -> dict:
-        return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+    to_device = staticmethod(batch_to_device)
 
     def loss(self, model, batch: dict) -> tuple[torch.Tensor, dict]:
         logits = model(batch["x"], batch["mask"])  # [S, B, K, T]
@@ -74,8 +77,7 @@ class RecognitionTask:
     def __init__(self, label_smoothing: float = 0.0, augment: bool = False):
         self.label_smoothing, self.augment = label_smoothing, augment
 
-    def to_device(self, batch: dict, device) -> dict:
-        return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+    to_device = staticmethod(batch_to_device)
 
     @staticmethod
     def inputs(batch: dict) -> dict:

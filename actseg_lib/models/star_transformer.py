@@ -91,7 +91,7 @@ class JointMapTokens(nn.Module):
             raise ValueError(f"JointMapTokens: mode must be 'concat' or 'pooled', got {mode!r}")
         if mode == "pooled" and in_channels == 0:
             raise ValueError("JointMapTokens: the pooled mode needs a feature map (in_channels > 0)")
-        self.mode, self.in_channels, self.map_size = mode, in_channels, tuple(map_size)
+        self.mode, self.map_size = mode, tuple(map_size)
         if mode == "concat":
             self.conv_features = nn.Conv2d(in_channels, hidden, 3, padding=1) if in_channels else None
             self.conv_heatmap = nn.Conv2d(1, hidden, 3, padding=1, bias=in_channels == 0)
@@ -125,7 +125,7 @@ class MultiClassTokens(nn.Module):
 
     Only the joint tokens get a positional embedding (learned per frame and joint).
     Either stream may be absent (the modality ablations); CLS_total is always there.
-    ``class_positions(P, N)`` gives the indices of the class tokens along S.
+    ``class_positions(P)`` gives the indices of the class tokens along S for P grid tokens.
     """
 
     def __init__(self, dim: int, num_frames: int, num_joints: int, grid: bool = True, joints: bool = True):

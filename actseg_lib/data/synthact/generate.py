@@ -45,7 +45,9 @@ class SynthActConfig:
     views: tuple = (0, 1, 2)
     # trimmed clips (recognition)
     vocabulary: str = "reduced"  # "reduced" (12 classes) or "full" (60)
-    repetitions: int = 3  # performances per (class, subject), each seen from every view (one is too few to learn RGB from)
+    # performances per (class, subject), each seen from every view; with one, a model
+    # trained from scratch has too few clips to learn anything from RGB
+    repetitions: int = 3
     clip_frames: int = 16
     image_size: int = 48
     # untrimmed workflows (segmentation)
