@@ -51,6 +51,7 @@ lab: install
 bench: install
 	$(BIN)/python benchmarks/bench_metrics.py
 	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench_recognition.py
 
 ## rewrite every notebook's Colab badge and setup cell from _config.yml's repository url
 sync-notebooks: install

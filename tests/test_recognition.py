@@ -48,6 +48,8 @@ def test_ntu_and_penn_files_record_the_frame_their_pixels_refer_to(tmp_path):
     (back,) = formats.read("ntu", tmp_path / "ntu")
     item = RecognitionDataset([back])[0]
     np.testing.assert_allclose(item["skeleton2d"][0, 0].numpy(), [0.5, 0.5], atol=1e-6)  # the centre stays the centre
+    assert back.class_names == tuple(f"A{i:03d}" for i in range(1, 61))  # NTU files hold action codes only
+    assert back.class_names[back.label] == "A001"
     formats.write("penn", for_format("penn", [ntu_clip]), tmp_path / "penn")
     (penn,) = formats.read("penn", tmp_path / "penn")
     assert penn.meta["frame_size"] == (48, 48)

@@ -239,3 +239,11 @@ def test_attention_modules_are_named_by_kind_and_recorded():
     model(skeleton2d=torch.rand(2, 4, 4, 2))
     for module in model.attention_modules().values():
         torch.testing.assert_close(module.frame_attention.sum(-1), torch.ones(2, 4))
+
+
+def test_skeleton_only_joint_tokens_ignore_pixels_the_heat_map_leaves_empty():
+    torch.manual_seed(0)
+    module = JointMapTokens(0, 8, (6, 6), hidden=4)
+    with torch.no_grad():
+        empty = module(None, torch.zeros(1, 1, 1, 6, 6))  # no joint anywhere: no content
+    torch.testing.assert_close(empty[0, 0, 0], module.proj.bias.detach())

@@ -15,7 +15,7 @@ fields separated by spaces::
             x y z depthX depthY colorX colorY orientW orientX orientY orientZ trackingState
 
 ``read`` gives one :class:`Sample` a file: ``name`` the file stem, ``label`` the action
-- 1, ``subject`` the performer, ``view`` the camera, ``skeleton3d`` [T, M, 25, 3] (x y z,
+- 1, ``class_names`` the action codes A001-A060 (A001-A120 when an action above 60 occurs), ``subject`` the performer, ``view`` the camera, ``skeleton3d`` [T, M, 25, 3] (x y z,
 metres) and ``skeleton2d`` [T, M, 25, 2] (colorX colorY, pixels in the 1920x1080 colour
 image), M the most bodies in any frame. A frame's bodies fill slots 0..B-1 in the order
 the file lists them (so a person can change slot when another leaves: the file does
@@ -200,7 +200,14 @@ def read(root, exclude=()) -> list[Sample]:
     if not paths:
         raise FormatError(root, "*.skeleton files under this folder", got="none")
     skip = {Path(name).stem for name in ([exclude] if isinstance(exclude, str) else exclude)}
-    return [read_file(path) for path in paths if path.stem not in skip]
+    samples = [read_file(path) for path in paths if path.stem not in skip]
+    # the files hold action numbers only: name the classes by their codes, for NTU RGB+D 60
+    # (A001-A060) or, when a higher action occurs, NTU RGB+D 120 (A001-A120)
+    num_actions = 60 if max((s.label for s in samples), default=0) < 60 else 120
+    names = tuple(f"A{i:03d}" for i in range(1, num_actions + 1))
+    for sample in samples:
+        sample.class_names = names
+    return samples
 
 
 # --- writing ---------------------------------------------------------------------------
