@@ -47,17 +47,31 @@ def cached_run_dir(name: str, data: str, size: str = "reduced", overrides: dict 
     """A run folder named by everything that determines the run (model, size, data, the
     merged configuration, the library version), for "load if present, else train":
     ``train_model(..., out_dir=cached_run_dir(...), resume=True)`` trains once and loads
-    afterwards; any change of setting, or of SynthAct's generator (its DATA_VERSION),
-    gives a new folder, and so does a change of what the trainer compares before resuming
-    (its RESUME_KEYS). Delete the folder to retrain."""
+    afterwards. Any change of setting, of the model's code (its file and ``nn/``), of
+    SynthAct's generator (its DATA_VERSION) or of what the trainer compares before
+    resuming (its RESUME_KEYS) gives a new folder. Delete the folder to retrain."""
     from ..data.synthact.generate import DATA_VERSION
 
     config = merge_overrides(model_config(name, size), overrides)
     # RESUME_KEYS: when what makes two runs "the same" changes, old folders are not reused
     key = json.dumps({"model": name, "size": size, "data": data, "config": config, "version": __version__,
-                      "data_version": DATA_VERSION, "resume_keys": RESUME_KEYS}, sort_keys=True, default=str)
+                      "data_version": DATA_VERSION, "resume_keys": RESUME_KEYS, "code": _model_code_digest(name)},
+                     sort_keys=True, default=str)
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     return Path(root or default_runs_dir()) / f"{name}-{size}-{data_slug(data)}-{digest}"
+
+
+def _model_code_digest(name: str) -> str:
+    """A digest of the model's own file and of ``actseg_lib/nn``: editing the model's code
+    starts new run folders (a changed trainer or data pipeline does not: delete the folder)."""
+    import inspect
+
+    model_file = Path(inspect.getsourcefile(model_entry(name).builder))
+    nn_dir = Path(__file__).resolve().parents[1] / "nn"
+    digest = hashlib.sha1()
+    for path in [model_file, *sorted(nn_dir.glob("*.py"))]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def prepare_task_data(task: str, spec: str, data_config: dict, saved: dict | None = None, samples=None,
