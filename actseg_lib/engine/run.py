@@ -162,7 +162,8 @@ def summary_line(results: dict) -> str:
         parts.append(f"test {format_metrics(results['test'])}")
     if best:
         parts.append(f"| best epoch {best['epoch']}/{results['epochs']} (val {best['metric']} {best['value']:.1f})")
-    parts.append(f"| {results['wall_time_s']:.0f} s")
+    # the recorded training time (epochs summed), the same whether trained now or loaded
+    parts.append(f"| trained in {results['train_time_s']:.0f} s")
     return " ".join(parts)
 
 
