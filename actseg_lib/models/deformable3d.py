@@ -1,0 +1,417 @@
+"""3D deformable transformer with cross-modal tokens (Kim, Ahn, Ko; ICCV 2023), RGB + pose
+action recognition.
+
+No official code exists; the 3D token search follows the pattern of deformable
+attention for images (an offset network of a depthwise convolution, a norm, a GELU and
+a 1 x 1 convolution; offsets bounded by tanh and a range; keys and values sampled at
+reference + offset), extended to a (T, H, W) volume with 5-D ``grid_sample``.
+
+Parts, each its own module:
+
+* :class:`ThreeDTokenSearch` (3DTS): offsets for a grid of reference points, per group of
+  channels, and the deformable tokens sampled there (trilinear).
+* :class:`DeformableAttention3D`: queries = RGB tokens ++ cross-modal tokens; keys and
+  values = deformable tokens ++ cross-modal tokens (``keys="full"``: every RGB token
+  instead, the standard-attention ablation).
+* :class:`JointStrideAttention`: pose tokens attend inside windows of joints that slide
+  with a stride (the cross-modal tokens join every window).
+* :class:`TemporalStrideAttention`: every frame's tokens attend inside windows of
+  frames that slide with a stride; overlapping windows are averaged.
+* :class:`CrossModalTokens`: an RGB and a pose class token that the attentions carry
+  between the modalities; the head classifies from them.
+* :class:`Deformable3DBlock` (the three attentions and an MLP, pre-norm) and
+  :class:`Deformable3DTransformer`.
+
+Shapes: ``rgb [B, T, 3, H, W]`` in [0, 1], ``skeleton2d [B, T, J, 2]`` in [0, 1].
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..nn.deformable_sampling import reference_points, sample_volume
+from ..nn.mixed_conv import MixedConvBackbone
+from .registry import register_model
+
+RGB_MEAN, RGB_STD = (0.45, 0.45, 0.45), (0.225, 0.225, 0.225)
+
+
+def temporal_windows(num_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
+    """``[start, end)`` frame windows of ``window`` frames every ``stride`` frames; the last
+    window ends at the last frame, so every frame is covered (a window longer than the
+    clip is the whole clip)."""
+    if window < 1 or stride < 1:
+        raise ValueError(f"temporal windows: window and stride must be >= 1, got {window} and {stride}")
+    if stride > window:
+        raise ValueError(f"temporal windows: stride {stride} > window {window} would skip frames")
+    if window >= num_frames:
+        return [(0, num_frames)]
+    starts = list(range(0, num_frames - window + 1, stride))
+    if starts[-1] + window < num_frames:
+        starts.append(num_frames - window)
+    return [(s, s + window) for s in starts]
+
+
+def _attention(q_proj, kv_proj, out_proj, queries, context, heads: int, record: bool = False):
+    """Multi-head attention ``queries [N, Lq, D]`` to ``context [N, Lk, D]`` (sdpa), with the
+    weights ``[N, heads, Lq, Lk]`` when ``record``."""
+    N, Lq, D = queries.shape
+    q = q_proj(queries).view(N, Lq, heads, D // heads).transpose(1, 2)
+    k, v = kv_proj(context).view(N, context.shape[1], 2, heads, D // heads).permute(2, 0, 3, 1, 4)
+    weights = None
+    if record:
+        weights = torch.softmax(q @ k.transpose(-2, -1) / (D // heads) ** 0.5, dim=-1)
+        out = weights @ v
+    else:
+        out = F.scaled_dot_product_attention(q, k, v)
+    return out_proj(out.transpose(1, 2).reshape(N, Lq, D)), weights
+
+
+class _Attention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"{type(self).__name__}: dim {dim} is not divisible by heads {heads}")
+        self.heads = heads
+        self.q, self.kv, self.out = nn.Linear(dim, dim), nn.Linear(dim, 2 * dim), nn.Linear(dim, dim)
+        self.record = False
+        self.score_pairs = 0  # query-key scores per sample and head in the last forward
+
+    def attend(self, queries, context):
+        out, weights = _attention(self.q, self.kv, self.out, queries, context, self.heads, self.record)
+        return out, weights
+
+
+class ThreeDTokenSearch(nn.Module):
+    """Deformable tokens from a feature volume ``[B, D, T, H, W]``.
+
+    Reference points sit at the cells of the volume, every ``reference_stride`` cells
+    (t, y, x). Per group of ``D / groups`` channels (shared weights), the offset network
+    predicts a 3D offset at each reference point::
+
+        dp = tanh(W_2 GELU(Norm(DWConv(x)))) * range
+
+    with ``range`` = ``offset_range`` cells per axis (t, y, x). The tokens are the volume
+    sampled trilinearly at p + dp (each group reads its own channels at its own points).
+
+    ``forward(volume) -> (tokens [B, N, D], points [B, G, N, 3])``, points as (x, y, t)
+    in [-1, 1].
+    """
+
+    def __init__(self, dim: int, groups: int = 1, offset_range=(1.0, 2.0, 2.0), kernel: int = 3,
+                 reference_stride=(1, 1, 1)):
+        super().__init__()
+        if dim % groups:
+            raise ValueError(f"ThreeDTokenSearch: dim {dim} is not divisible by groups {groups}")
+        self.groups, self.group_dim = groups, dim // groups
+        self.offset_range = tuple(float(r) for r in offset_range)  # cells, (t, y, x)
+        self.reference_stride = tuple(reference_stride)
+        c = self.group_dim
+        self.offset_net = nn.Sequential(
+            nn.Conv3d(c, c, kernel, stride=self.reference_stride, padding=kernel // 2, groups=c),  # depthwise
+            nn.GroupNorm(1, c),  # a LayerNorm over channels and positions
+            nn.GELU(),
+            nn.Conv3d(c, 3, 1),  # (dt, dy, dx) per reference point
+        )
+
+    def forward(self, volume: torch.Tensor):
+        B, D, T, H, W = volume.shape
+        G, c = self.groups, self.group_dim
+        grouped = volume.reshape(B * G, c, T, H, W)
+        raw = self.offset_net(grouped)  # [B*G, 3, T', H', W']
+        Tr, Hr, Wr = raw.shape[2:]
+        # cells -> normalised units: one cell is 2 / n of the [-1, 1] axis
+        scale = torch.tensor([self.offset_range[2] * 2 / W, self.offset_range[1] * 2 / H,
+                              self.offset_range[0] * 2 / T], device=volume.device, dtype=volume.dtype)
+        offsets = torch.tanh(raw.permute(0, 2, 3, 4, 1)[..., [2, 1, 0]]) * scale  # [B*G, T', H', W', 3] as (x, y, t)
+        reference = reference_points(Tr, Hr, Wr, volume.device, volume.dtype)  # [T', H', W', 3]
+        points = (reference + offsets).reshape(B * G, -1, 3)  # [B*G, N, 3]
+        tokens = sample_volume(grouped, points)  # [B*G, N, c]
+        N = points.shape[1]
+        tokens = tokens.view(B, G, N, c).transpose(1, 2).reshape(B, N, D)  # [B, N, D]: groups side by side
+        return tokens, points.view(B, G, N, 3)
+
+
+class DeformableAttention3D(_Attention):
+    """``forward(rgb [B, P, D], volume [B, D, T, H, W], cross [B, C, D])``: queries are
+    the RGB tokens and the cross-modal tokens; keys and values the deformable tokens of
+    the 3DTS and the cross-modal tokens. ``keys="full"``: every RGB token as key (the
+    standard-attention ablation). Returns the updates for the RGB and cross tokens."""
+
+    def __init__(self, dim: int, heads: int, keys: str = "deformable", groups: int | None = None,
+                 offset_range=(1.0, 2.0, 2.0), reference_stride=(1, 1, 1)):
+        super().__init__(dim, heads)
+        if keys not in ("deformable", "full"):
+            raise ValueError(f"DeformableAttention3D: keys must be 'deformable' or 'full', got {keys!r}")
+        self.keys = keys
+        self.search = (ThreeDTokenSearch(dim, groups or heads, offset_range, reference_stride=reference_stride)
+                       if keys == "deformable" else None)
+        self.points = self.weights = None  # of the last forward, for the book's figures
+
+    def forward(self, rgb: torch.Tensor, volume: torch.Tensor, cross: torch.Tensor):
+        if self.search is not None:
+            sampled, self.points = self.search(volume)  # [B, N, D]
+        else:
+            sampled = rgb
+        queries = torch.cat([rgb, cross], dim=1)
+        context = torch.cat([sampled, cross], dim=1)
+        self.score_pairs = queries.shape[1] * context.shape[1]
+        out, self.weights = self.attend(queries, context)
+        P = rgb.shape[1]
+        return out[:, :P], out[:, P:]
+
+
+class JointStrideAttention(_Attention):
+    """Pose tokens ``[B, T, J, D]`` attend within windows of ``window`` joints moved by
+    ``stride`` (the last window ends at the last joint); the cross-modal tokens
+    ``[B, C, D]`` join every window. A joint in several windows gets the mean of its
+    outputs; so do the cross tokens (over windows and frames).
+
+    With ``record``: ``joint_attention [B, T, J, J]``, the attention each joint pays to
+    each joint (zero outside shared windows), averaged over heads and windows."""
+
+    def __init__(self, dim: int, heads: int, window: int = 5, stride: int = 3):
+        super().__init__(dim, heads)
+        self.window, self.stride = window, stride
+        self.joint_attention = None
+
+    def forward(self, pose: torch.Tensor, cross: torch.Tensor):
+        B, T, J, D = pose.shape
+        C = cross.shape[1]
+        windows = temporal_windows(J, self.window, self.stride)  # the same tiling, over joints
+        out_pose = torch.zeros_like(pose)
+        count = torch.zeros(J, device=pose.device, dtype=pose.dtype)
+        out_cross = torch.zeros_like(cross)
+        frame_cross = cross[:, None].expand(B, T, C, D).reshape(B * T, C, D)
+        record = self.record
+        joint_attention = pose.new_zeros(B, T, J, J) if record else None
+        self.score_pairs = 0
+        for start, end in windows:
+            tokens = torch.cat([pose[:, :, start:end].reshape(B * T, end - start, D), frame_cross], dim=1)
+            out, weights = self.attend(tokens, tokens)  # [B*T, w + C, D]
+            self.score_pairs += T * tokens.shape[1] ** 2
+            w = end - start
+            out_pose[:, :, start:end] += out[:, :w].view(B, T, w, D)
+            count[start:end] += 1
+            out_cross += out[:, w:].view(B, T, C, D).mean(1)
+            if record:
+                joint_attention[:, :, start:end, start:end] += weights.mean(1)[:, :w, :w].view(B, T, w, w)
+        if record:
+            self.joint_attention = joint_attention / count.view(1, 1, J, 1)
+        return out_pose / count.view(1, 1, J, 1), out_cross / len(windows)
+
+
+class TemporalStrideAttention(_Attention):
+    """Every frame's tokens ``[B, T, S, D]`` attend to the tokens of the frames in their
+    window (``window`` frames, moved by ``stride``; the last window ends at the last
+    frame). A frame covered by several windows gets the mean of its outputs."""
+
+    def __init__(self, dim: int, heads: int, window: int = 4, stride: int = 2):
+        super().__init__(dim, heads)
+        self.window, self.stride = window, stride
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        B, T, S, D = z.shape
+        out = torch.zeros_like(z)
+        count = torch.zeros(T, device=z.device, dtype=z.dtype)
+        self.score_pairs = 0
+        for start, end in temporal_windows(T, self.window, self.stride):
+            tokens = z[:, start:end].reshape(B, (end - start) * S, D)
+            mixed, _ = self.attend(tokens, tokens)
+            self.score_pairs += tokens.shape[1] ** 2
+            out[:, start:end] += mixed.view(B, end - start, S, D)
+            count[start:end] += 1
+        return out / count.view(1, T, 1, 1)
+
+
+class CrossModalTokens(nn.Module):
+    """The RGB and pose class tokens ``[B, 2, D]`` that carry context between the
+    modalities (learned, the same for every clip at the start)."""
+
+    def __init__(self, dim: int, count: int = 2):
+        super().__init__()
+        self.tokens = nn.Parameter(torch.zeros(count, dim))
+        nn.init.trunc_normal_(self.tokens, std=0.02)
+
+    def forward(self, batch: int) -> torch.Tensor:
+        return self.tokens.expand(batch, -1, -1)
+
+
+class Deformable3DBlock(nn.Module):
+    """3D deformable attention, joint stride attention, temporal stride attention and an
+    MLP, each a pre-norm residual (the paper does not say where the norms sit; pre-norm
+    is our choice, it trains from scratch without warm-up tricks)."""
+
+    def __init__(self, dim: int, heads: int, keys: str = "deformable", offset_range=(1.0, 2.0, 2.0),
+                 reference_stride=(1, 1, 1), joint_window: int = 5, joint_stride: int = 3,
+                 temporal_window: int = 4, temporal_stride: int = 2, mlp_ratio: float = 4.0, dropout: float = 0.1):
+        super().__init__()
+        self.norm_rgb, self.norm_cross = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.deformable = DeformableAttention3D(dim, heads, keys, offset_range=offset_range,
+                                                reference_stride=reference_stride)
+        self.norm_pose, self.norm_cross2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.joint = JointStrideAttention(dim, heads, joint_window, joint_stride)
+        self.norm_frames = nn.LayerNorm(dim)
+        self.temporal = TemporalStrideAttention(dim, heads, temporal_window, temporal_stride)
+        self.norm_mlp = nn.LayerNorm(dim)
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, rgb: torch.Tensor, pose: torch.Tensor, cross: torch.Tensor):
+        """``rgb [B, T, h, w, D]``, ``pose [B, T, J, D]``, ``cross [B, C, D]`` -> the same."""
+        B, T, h, w, D = rgb.shape
+        J = pose.shape[2]
+        x = self.norm_rgb(rgb)
+        volume = x.permute(0, 4, 1, 2, 3)  # [B, D, T, h, w]
+        d_rgb, d_cross = self.deformable(x.reshape(B, T * h * w, D), volume, self.norm_cross(cross))
+        rgb = rgb + self.drop(d_rgb.view(B, T, h, w, D))
+        cross = cross + self.drop(d_cross)
+        d_pose, d_cross = self.joint(self.norm_pose(pose), self.norm_cross2(cross))
+        pose = pose + self.drop(d_pose)
+        cross = cross + self.drop(d_cross)
+        frames = torch.cat([rgb.reshape(B, T, h * w, D), pose], dim=2)  # [B, T, hw + J, D]
+        frames = frames + self.drop(self.temporal(self.norm_frames(frames)))
+        cross = cross + self.drop(self.mlp(self.norm_mlp(cross)))
+        frames = frames + self.drop(self.mlp(self.norm_mlp(frames)))
+        rgb, pose = frames[:, :, : h * w].reshape(B, T, h, w, D), frames[:, :, h * w:]
+        return rgb, pose, cross
+
+
+class Deformable3DTransformer(nn.Module):
+    """RGB clip + 2D pose -> class logits, from the cross-modal tokens.
+
+    ``forward(rgb [B, T, 3, H, W], skeleton2d [B, T, J, 2], return_embedding=False)``.
+
+    Args:
+        backbone_widths, backbone_blocks, num_3d_stages, stem_kernel, feature_stage: the
+            MC backbone and the stage whose map becomes the RGB tokens.
+        feature_size: that map's side (h = w) at the preset's frame size; the learned
+            spatial position embedding has this size.
+        keys: "deformable" (the paper) or "full" (standard attention, the ablation).
+        cross_tokens: False drops the cross-modal tokens (the ablation): the head then
+            averages every token.
+        offset_range: the 3DTS's largest offset in cells (t, y, x).
+    """
+
+    def __init__(self, num_classes: int, num_joints: int = 25, num_frames: int = 16,
+                 backbone_widths=(64, 64, 128, 256, 512), backbone_blocks=(2, 2, 2, 2), num_3d_stages: int = 1,
+                 stem_kernel: int = 7, feature_stage: str = "layer3", feature_size: int = 14, dim: int = 256,
+                 heads: int = 8, depth: int = 4, keys: str = "deformable", cross_tokens: bool = True,
+                 offset_range=(1.0, 2.0, 2.0), reference_stride=(1, 1, 1), joint_window: int = 5,
+                 joint_stride: int = 3, temporal_window: int = 4, temporal_stride: int = 2, mlp_ratio: float = 4.0,
+                 dropout: float = 0.1):
+        super().__init__()
+        self.num_frames, self.num_joints, self.feature_size = num_frames, num_joints, feature_size
+        self.feature_stage = feature_stage
+        self.backbone = MixedConvBackbone(backbone_widths, backbone_blocks, num_3d_stages, stem_kernel)
+        self.rgb_proj = nn.Conv3d(self.backbone.channels(feature_stage), dim, 1)
+        self.pose_proj = nn.Linear(2, dim)
+        self.frame_pos = nn.Parameter(torch.zeros(num_frames, dim))
+        self.space_pos = nn.Parameter(torch.zeros(feature_size * feature_size, dim))
+        self.joint_pos = nn.Parameter(torch.zeros(num_joints, dim))
+        for p in (self.frame_pos, self.space_pos, self.joint_pos):
+            nn.init.trunc_normal_(p, std=0.02)
+        self.cross = CrossModalTokens(dim) if cross_tokens else None
+        self.blocks = nn.ModuleList(
+            Deformable3DBlock(dim, heads, keys, offset_range, reference_stride, joint_window, joint_stride,
+                              temporal_window, temporal_stride, mlp_ratio, dropout) for _ in range(depth))
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, num_classes)
+        self.register_buffer("rgb_mean", torch.tensor(RGB_MEAN).view(1, 3, 1, 1, 1), persistent=False)
+        self.register_buffer("rgb_std", torch.tensor(RGB_STD).view(1, 3, 1, 1, 1), persistent=False)
+
+    input_names = ("rgb", "skeleton2d")
+
+    def tokens(self, rgb: torch.Tensor, skeleton2d: torch.Tensor):
+        """RGB tokens ``[B, T, h, w, D]`` and pose tokens ``[B, T, J, D]``, with positions."""
+        if rgb.dim() != 5 or rgb.shape[1] != self.num_frames:
+            raise ValueError(f"rgb: expected [B, {self.num_frames}, 3, H, W], got {tuple(rgb.shape)}")
+        if skeleton2d.dim() != 4 or skeleton2d.shape[1:] != (self.num_frames, self.num_joints, 2):
+            raise ValueError(f"skeleton2d: expected [B, {self.num_frames}, {self.num_joints}, 2], "
+                             f"got {tuple(skeleton2d.shape)}")
+        video = (rgb.transpose(1, 2) - self.rgb_mean) / self.rgb_std  # [B, 3, T, H, W]
+        features = self.rgb_proj(self.backbone(video)[self.feature_stage])  # [B, D, T, h, w]
+        B, D, T, h, w = features.shape
+        if (h, w) != (self.feature_size, self.feature_size):
+            raise ValueError(f"rgb: frames of {tuple(rgb.shape[-2:])} give {h} x {w} features at "
+                             f"{self.feature_stage}; this model was built for {self.feature_size} x "
+                             f"{self.feature_size} (set feature_size)")
+        rgb_tokens = features.permute(0, 2, 3, 4, 1) + self.frame_pos.view(1, T, 1, 1, D) \
+            + self.space_pos.view(1, 1, h, w, D)
+        pose_tokens = self.pose_proj(skeleton2d.float()) + self.frame_pos.view(1, T, 1, D) + self.joint_pos
+        return rgb_tokens, pose_tokens
+
+    def forward(self, rgb: torch.Tensor, skeleton2d: torch.Tensor, return_embedding: bool = False):
+        rgb_tokens, pose_tokens = self.tokens(rgb, skeleton2d)
+        B, D = rgb_tokens.shape[0], rgb_tokens.shape[-1]
+        cross = self.cross(B) if self.cross is not None else rgb_tokens.new_zeros(B, 0, D)
+        for block in self.blocks:
+            rgb_tokens, pose_tokens, cross = block(rgb_tokens, pose_tokens, cross)
+        if self.cross is not None:
+            embedding = cross.mean(1)  # [B, D]: the cross-modal tokens
+        else:
+            embedding = torch.cat([rgb_tokens.flatten(1, 3), pose_tokens.flatten(1, 2)], 1).mean(1)
+        logits = self.head(self.norm(embedding))
+        return (logits, embedding) if return_embedding else logits
+
+    def attention_modules(self) -> dict[str, nn.Module]:
+        named = {}
+        for i, block in enumerate(self.blocks):
+            named.update({f"blocks.{i}.deformable": block.deformable, f"blocks.{i}.joint": block.joint,
+                          f"blocks.{i}.temporal": block.temporal})
+        return named
+
+    def record_attention(self, on: bool = True) -> None:
+        for module in self.attention_modules().values():
+            module.record = on
+
+
+# Reduced: 8 frames of 48 x 48 SynthAct clips, the narrow MC backbone of the STAR chapter,
+# RGB tokens from layer3 (6 x 6), reference points every 2 cells in space (72 deformable
+# tokens for 288 RGB tokens), width 64, 4 heads, 2 blocks.
+REDUCED_MODEL = dict(
+    num_classes=12, num_joints=25, num_frames=8, backbone_widths=(16, 16, 32, 64, 128),
+    backbone_blocks=(1, 1, 1, 1), num_3d_stages=1, stem_kernel=5, feature_stage="layer3", feature_size=6,
+    dim=64, heads=4, depth=2, keys="deformable", cross_tokens=True, offset_range=(1.0, 2.0, 2.0),
+    reference_stride=(1, 2, 2), joint_window=5, joint_stride=3, temporal_window=4, temporal_stride=2,
+    mlp_ratio=2.0, dropout=0.1,
+)
+
+# Full: MC18 on 16 frames of 112 x 112 SynthAct clips (224 on real video: set
+# feature_size=28), RGB tokens from layer3 (14 x 14 at 112), reference points every 2
+# cells in time and space (392 deformable tokens for 3,136 RGB tokens), width 256, 8
+# heads, 4 blocks.
+# The paper trains without pre-training; depth, width, windows and the optimiser are
+# not available to us: our choices (AdamW 1e-4, cosine, 100 epochs, batch 8).
+FULL_MODEL = dict(
+    num_classes=60, num_joints=25, num_frames=16, backbone_widths=(64, 64, 128, 256, 512),
+    backbone_blocks=(2, 2, 2, 2), num_3d_stages=1, stem_kernel=7, feature_stage="layer3", feature_size=14,
+    dim=256, heads=8, depth=4, keys="deformable", cross_tokens=True, offset_range=(2.0, 2.0, 2.0),
+    reference_stride=(2, 2, 2), joint_window=5, joint_stride=3, temporal_window=8, temporal_stride=4,
+    mlp_ratio=4.0, dropout=0.1,
+)
+
+register_model(
+    "deformable3d",
+    task="recognition",
+    paper="kim2023deformable",
+    sizes={
+        "full": {
+            "model": FULL_MODEL,
+            "train": dict(optimizer="adamw", lr=1e-4, weight_decay=0.05, epochs=100, batch_size=8,
+                          scheduler="cosine", warmup_epochs=5),
+            "data": dict(num_frames=16),
+            "loss": dict(label_smoothing=0.1),
+        },
+        "reduced": {
+            "model": REDUCED_MODEL,
+            "train": dict(optimizer="adamw", lr=1e-3, weight_decay=0.05, epochs=25, batch_size=16,
+                          scheduler="cosine", warmup_epochs=2),
+            "data": dict(num_frames=8),
+            "loss": dict(label_smoothing=0.1),
+        },
+    },
+)(Deformable3DTransformer)

@@ -1,0 +1,126 @@
+"""The 3D deformable transformer's parts: each test checks the property that defines one."""
+
+import pytest
+import torch
+from torch import nn
+
+from actseg_lib.models import build_model, count_parameters
+from actseg_lib.models.deformable3d import (
+    DeformableAttention3D,
+    JointStrideAttention,
+    TemporalStrideAttention,
+    ThreeDTokenSearch,
+    temporal_windows,
+)
+from actseg_lib.nn.deformable_sampling import reference_points, sample_volume
+
+
+def _zero_offsets(search: ThreeDTokenSearch) -> None:
+    last = search.offset_net[-1]
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+
+
+def test_zero_offsets_sample_exactly_the_reference_grid_features():
+    torch.manual_seed(0)
+    search = ThreeDTokenSearch(dim=8, groups=2)
+    _zero_offsets(search)
+    volume = torch.randn(2, 8, 3, 4, 5)  # [B, D, T, H, W]
+    tokens, points = search(volume)
+    torch.testing.assert_close(tokens, volume.flatten(2).transpose(1, 2))  # [B, T*H*W, D], cell by cell
+    assert points.shape == (2, 2, 3 * 4 * 5, 3)
+
+
+def test_sampling_is_trilinear_between_frames():
+    volume = torch.randn(1, 4, 2, 3, 3)
+    centre = reference_points(2, 3, 3)[:, 1, 1]  # the middle pixel of both frames: [2, 3]
+    halfway = centre.mean(0, keepdim=True)  # between the two frames
+    (sample,) = sample_volume(volume, halfway[None])[0]
+    torch.testing.assert_close(sample, volume[0, :, :, 1, 1].mean(1))
+
+
+def test_offsets_are_bounded_by_the_range():
+    search = ThreeDTokenSearch(dim=4, groups=1, offset_range=(1.0, 2.0, 3.0))
+    nn.init.constant_(search.offset_net[-1].bias, 100.0)  # tanh saturates
+    volume = torch.randn(1, 4, 4, 6, 8)
+    _, points = search(volume)
+    shift = points[0, 0] - reference_points(4, 6, 8).reshape(-1, 3)
+    # (x, y, t) in cells: 3 of 8 in x, 2 of 6 in y, 1 of 4 in t; one cell is 2 / n
+    torch.testing.assert_close(shift.amax(0), torch.tensor([3 * 2 / 8, 2 * 2 / 6, 1 * 2 / 4]))
+
+
+def test_gradients_reach_the_offset_network():
+    torch.manual_seed(0)
+    model = build_model("deformable3d", "reduced")
+    logits = model(torch.rand(2, 8, 3, 48, 48), torch.rand(2, 8, 25, 2))
+    logits.sum().backward()
+    for block in model.blocks:
+        net = block.deformable.search.offset_net
+        assert net[0].weight.grad.abs().sum() > 0 and net[-1].weight.grad.abs().sum() > 0
+
+
+def test_temporal_windows_cover_every_frame_with_the_configured_overlap():
+    assert temporal_windows(16, 4, 2) == [(s, s + 4) for s in range(0, 13, 2)]
+    assert temporal_windows(7, 4, 2) == [(0, 4), (2, 6), (3, 7)]  # the last one ends at the last frame
+    assert temporal_windows(3, 8, 4) == [(0, 3)]
+    for T, w, s in [(16, 4, 2), (9, 4, 3), (12, 6, 6), (5, 2, 1)]:
+        windows = temporal_windows(T, w, s)
+        covered = sorted({t for a, b in windows for t in range(a, b)})
+        assert covered == list(range(T))
+        for (a0, b0), (a1, _) in zip(windows, windows[1:]):
+            assert b0 - a1 >= w - s  # consecutive windows share at least window - stride frames
+    with pytest.raises(ValueError, match="skip frames"):
+        temporal_windows(8, 2, 3)
+
+
+def test_joint_stride_attention_only_mixes_joints_inside_a_window():
+    torch.manual_seed(0)
+    module = JointStrideAttention(dim=8, heads=2, window=5, stride=3).eval()
+    pose, cross = torch.randn(1, 2, 25, 8), torch.randn(1, 2, 8)
+    out, _ = module(pose, cross)
+    moved = pose.clone()
+    moved[:, :, 24] += 5.0  # the last joint shares no window with joints 0-2
+    out_moved, _ = module(moved, cross)
+    torch.testing.assert_close(out_moved[:, :, :3], out[:, :, :3])
+    assert not torch.allclose(out_moved[:, :, 22:24], out[:, :, 22:24])  # its window neighbours do change
+
+
+def test_temporal_stride_attention_only_mixes_frames_inside_a_window():
+    torch.manual_seed(0)
+    module = TemporalStrideAttention(dim=8, heads=2, window=4, stride=2).eval()
+    z = torch.randn(1, 8, 3, 8)
+    moved = z.clone()
+    moved[:, 7] += 5.0  # frame 7 shares no window with frames 0 and 1
+    torch.testing.assert_close(module(moved)[:, :2], module(z)[:, :2])
+
+
+def test_attention_costs_against_full_attention():
+    torch.manual_seed(0)
+    B, T, h, w, D = 1, 8, 6, 6, 16
+    P, C = T * h * w, 2
+    rgb, cross = torch.randn(B, P, D), torch.randn(B, C, D)
+    volume = rgb.transpose(1, 2).reshape(B, D, T, h, w)
+    full = DeformableAttention3D(D, 2, keys="full")
+    full(rgb, volume, cross)
+    assert full.score_pairs == (P + C) ** 2
+    sparse = DeformableAttention3D(D, 2, keys="deformable", reference_stride=(2, 2, 2))
+    sparse(rgb, volume, cross)
+    assert sparse.score_pairs == (P + C) * (P // 8 + C)  # a reference point every 2 cells per axis
+    temporal = TemporalStrideAttention(D, 2, window=4, stride=2)
+    temporal(torch.randn(B, T, 10, D))
+    assert temporal.score_pairs == 3 * (4 * 10) ** 2 < (T * 10) ** 2  # 3 windows of 40 tokens against 80^2
+
+
+def test_presets_build_and_run_with_the_ablation_switches():
+    reduced = build_model("deformable3d", "reduced")
+    full = build_model("deformable3d", "full")
+    assert count_parameters(full) > 10 * count_parameters(reduced)
+    rgb, pose = torch.rand(2, 8, 3, 48, 48), torch.rand(2, 8, 25, 2)
+    for overrides in ({}, {"keys": "full"}, {"cross_tokens": False}):
+        model = build_model("deformable3d", "reduced", **overrides)
+        logits, embedding = model(rgb, pose, return_embedding=True)
+        assert logits.shape == (2, 12) and embedding.shape == (2, 64)
+    with pytest.raises(ValueError, match="feature_size"):
+        reduced(torch.rand(1, 8, 3, 64, 64), torch.rand(1, 8, 25, 2))
+    with pytest.raises(ValueError, match="skeleton2d"):
+        reduced(rgb, torch.rand(2, 8, 13, 2))
