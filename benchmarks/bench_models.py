@@ -179,6 +179,41 @@ def _timed_runs(fn, rss: PeakRSS):
     return first, times, peak, cpu
 
 
+def measure_steps(step, device: str, warmup: int, steps: int) -> dict:
+    """Run ``step`` ``warmup`` times, then time ``steps`` runs of it: the median and every
+    time, the CPU use of this and other processes, and the peak memory above the level
+    at the start (``torch.cuda.max_memory_allocated`` on CUDA, else the peak RSS)."""
+    import torch
+
+    def sync():
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    rss = PeakRSS()
+    if device == "cuda":
+        sync()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        rss.start()
+    for _ in range(warmup):
+        step()
+    sync()
+    times = []
+    with CpuWatch() as cpu:
+        for _ in range(steps):
+            t0 = time.perf_counter()
+            step()
+            sync()
+            times.append(time.perf_counter() - t0)
+    out = {"step_s": _median(times), "step_s_all": times, "own_cores": cpu.own_cores, "other_cores": cpu.other_cores}
+    if device == "cuda":
+        out.update(peak_alloc_mb=(torch.cuda.max_memory_allocated() - base) / MiB, gpu=torch.cuda.get_device_name())
+    else:
+        out.update(peak_rss_mb=rss.peak() / MiB, rss_method=rss.method)
+    return out
+
+
 def worker_train(spec: dict) -> dict:
     import torch
 
@@ -207,10 +242,6 @@ def worker_train(spec: dict) -> dict:
         opt.step()
         return loss
 
-    def sync():
-        if device == "cuda":
-            torch.cuda.synchronize()
-
     # one short forward and backward first: one-time set-up is not the step's memory
     n = min(T, WARMUP_LENGTH)
     with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp == "bf16"):
@@ -218,35 +249,11 @@ def worker_train(spec: dict) -> dict:
     opt.zero_grad(set_to_none=True)
 
     out = {"params": count_parameters(model), "threads": torch.get_num_threads(),
-           "input_mb": x.numel() * x.element_size() / MiB}
-    rss = PeakRSS()
-    if device == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    else:
-        rss.start()
-    warmup, steps = spec["warmup"], spec["steps"]
-    for _ in range(warmup):
-        step()
-    sync()
-    times = []
-    with CpuWatch() as cpu:
-        for _ in range(steps):
-            t0 = time.perf_counter()
-            step()
-            sync()
-            times.append(time.perf_counter() - t0)
-    out.update(step_s=_median(times), step_s_all=times, own_cores=cpu.own_cores, other_cores=cpu.other_cores)
-    if device == "cuda":
-        out["peak_alloc_mb"] = (torch.cuda.max_memory_allocated() - base) / MiB
-        out["gpu"] = torch.cuda.get_device_name()
-    else:
-        out["peak_rss_mb"] = rss.peak() / MiB
-        out["rss_method"] = rss.method
-        if spec.get("profile"):
-            opt.zero_grad(set_to_none=True)
-            out["profiler_peak_mb"] = _profiler_peak(step) / MiB
+           "input_mb": x.numel() * x.element_size() / MiB,
+           **measure_steps(step, device, spec["warmup"], spec["steps"])}
+    if device != "cuda" and spec.get("profile"):
+        opt.zero_grad(set_to_none=True)
+        out["profiler_peak_mb"] = _profiler_peak(step) / MiB
     return out
 
 

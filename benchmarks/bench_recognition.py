@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from bench_models import CpuWatch, PeakRSS, _median, fmt, machine_info, wait_for_quiet  # noqa: E402
+from bench_models import CpuWatch, fmt, machine_info, measure_steps, wait_for_quiet  # noqa: E402
 
 MODELS = ("star_transformer",)
 SIZES = ("reduced", "full")
@@ -59,18 +59,17 @@ def _inputs(model, config: dict, size: str, batch: int, device: str):
 def worker_train(spec: dict) -> dict:
     import torch
 
+    from actseg_lib.engine.config import TrainConfig
+    from actseg_lib.engine.optim import build_optimizer
     from actseg_lib.models import build_model, count_parameters, model_config
 
     device, amp = spec["device"], spec.get("amp")
     torch.manual_seed(0)
     config = model_config(spec["model"], spec["size"])
     model = build_model(spec["model"], spec["size"]).to(device).train()
-    train = config["train"]
-    batch = train["batch_size"]
-    if train.get("optimizer") == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=train["lr"], momentum=train.get("momentum", 0.0))
-    else:
-        opt = torch.optim.AdamW(model.parameters(), lr=train["lr"], weight_decay=train.get("weight_decay", 0.0))
+    train = TrainConfig.from_dict(config["train"])
+    batch = train.batch_size
+    opt = build_optimizer(model, train)  # the preset's own optimiser, as the trainer builds it
     inputs = _inputs(model, config, spec["size"], batch, device)
     labels = torch.randint(0, config["model"]["num_classes"], (batch,), device=device)
 
@@ -81,38 +80,10 @@ def worker_train(spec: dict) -> dict:
         loss.backward()
         opt.step()
 
-    def sync():
-        if device == "cuda":
-            torch.cuda.synchronize()
-
     step()  # one-time set-up is not the step's memory
-    out = {"params": count_parameters(model), "batch": batch, "frames": config["data"]["num_frames"],
-           "frame_size": FRAME_SIZE[spec["size"]], "threads": torch.get_num_threads()}
-    rss = PeakRSS()
-    if device == "cuda":
-        sync()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    else:
-        rss.start()
-    warmup, steps = spec["warmup"], spec["steps"]
-    for _ in range(warmup):
-        step()
-    sync()
-    times = []
-    with CpuWatch() as cpu:
-        for _ in range(steps):
-            t0 = time.perf_counter()
-            step()
-            sync()
-            times.append(time.perf_counter() - t0)
-    out.update(step_s=_median(times), step_s_all=times, own_cores=cpu.own_cores, other_cores=cpu.other_cores)
-    if device == "cuda":
-        out["peak_alloc_mb"] = (torch.cuda.max_memory_allocated() - base) / MiB
-        out["gpu"] = torch.cuda.get_device_name()
-    else:
-        out["peak_rss_mb"] = rss.peak() / MiB
-    return out
+    return {"params": count_parameters(model), "batch": batch, "frames": config["data"]["num_frames"],
+            "frame_size": FRAME_SIZE[spec["size"]], "threads": torch.get_num_threads(),
+            **measure_steps(step, device, spec["warmup"], spec["steps"])}
 
 
 def worker_attention(spec: dict) -> dict:

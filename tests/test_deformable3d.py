@@ -10,7 +10,7 @@ from actseg_lib.models.deformable3d import (
     JointStrideAttention,
     TemporalStrideAttention,
     ThreeDTokenSearch,
-    temporal_windows,
+    sliding_windows,
 )
 from actseg_lib.nn.deformable_sampling import reference_points, sample_volume
 
@@ -59,18 +59,18 @@ def test_gradients_reach_the_offset_network():
         assert net[0].weight.grad.abs().sum() > 0 and net[-1].weight.grad.abs().sum() > 0
 
 
-def test_temporal_windows_cover_every_frame_with_the_configured_overlap():
-    assert temporal_windows(16, 4, 2) == [(s, s + 4) for s in range(0, 13, 2)]
-    assert temporal_windows(7, 4, 2) == [(0, 4), (2, 6), (3, 7)]  # the last one ends at the last frame
-    assert temporal_windows(3, 8, 4) == [(0, 3)]
+def test_sliding_windows_cover_every_frame_with_the_configured_overlap():
+    assert sliding_windows(16, 4, 2) == [(s, s + 4) for s in range(0, 13, 2)]
+    assert sliding_windows(7, 4, 2) == [(0, 4), (2, 6), (3, 7)]  # the last one ends at the last frame
+    assert sliding_windows(3, 8, 4) == [(0, 3)]
     for T, w, s in [(16, 4, 2), (9, 4, 3), (12, 6, 6), (5, 2, 1)]:
-        windows = temporal_windows(T, w, s)
+        windows = sliding_windows(T, w, s)
         covered = sorted({t for a, b in windows for t in range(a, b)})
         assert covered == list(range(T))
         for (a0, b0), (a1, _) in zip(windows, windows[1:]):
             assert b0 - a1 >= w - s  # consecutive windows share at least window - stride frames
     with pytest.raises(ValueError, match="skip frames"):
-        temporal_windows(8, 2, 3)
+        sliding_windows(8, 2, 3)
 
 
 def test_joint_stride_attention_only_mixes_joints_inside_a_window():

@@ -164,6 +164,14 @@ def _openpack_to_indices(samples) -> tuple[list, tuple]:
     return out, tuple(OPENPACK_OPERATIONS.values())
 
 
+def _load_samples(spec: str, samples, progress: bool):
+    """``samples`` if given, else those ``spec`` names; never empty."""
+    samples = load_data(spec, progress=progress) if samples is None else samples
+    if len(samples) == 0:
+        raise ValueError(f"--data {spec!r}: no samples")
+    return samples
+
+
 def prepare_segmentation(spec: str, inputs="auto", sample_rate: int = 1, stats=None, samples=None,
                          progress: bool = True) -> SegmentationData:
     """Load ``spec`` and set up segmentation datasets (see the module docstring).
@@ -171,9 +179,7 @@ def prepare_segmentation(spec: str, inputs="auto", sample_rate: int = 1, stats=N
     ``stats``: ``(mean, std)`` to reuse (e.g. from a checkpoint) instead of computing
     them on the training split. ``samples``: already loaded samples of ``spec``.
     """
-    samples = load_data(spec, progress=progress) if samples is None else samples
-    if len(samples) == 0:
-        raise ValueError(f"--data {spec!r}: no samples")
+    samples = _load_samples(spec, samples, progress)
     first = samples[0]
     if first.frame_labels is None:
         raise ValueError(f"--data {spec!r}: sample {first.name!r} has no frame labels; "
@@ -246,9 +252,7 @@ def recognition_splits(samples, spec: str, val_fraction: float = 0.15, seed: int
 
 def prepare_recognition(spec: str, num_frames: int = 16, samples=None, progress: bool = True) -> RecognitionData:
     """Load ``spec`` and set up recognition datasets of ``num_frames``-frame clips."""
-    samples = load_data(spec, progress=progress) if samples is None else samples
-    if len(samples) == 0:
-        raise ValueError(f"--data {spec!r}: no samples")
+    samples = _load_samples(spec, samples, progress)
     first = samples[0]
     if first.label is None:
         raise ValueError(f"--data {spec!r}: sample {first.name!r} has no clip label; "

@@ -70,7 +70,9 @@ def _to_ntu_color(s: Sample) -> np.ndarray:
     return (s.skeleton2d * scale + np.array([(width - height) / 2, 0], np.float32)).astype(np.float32)
 
 
-def _xsub_split(store) -> dict[int, str]:
+def xsub_split_of(store) -> dict[int, str]:
+    """Sample index -> "train" / "val" / "test" under SynthAct's cross-subject split: the
+    ``split_of`` that :func:`for_format` writes into formats that record a split."""
     parts = synthact.split(store, "xsub")
     return {int(i): name for name, idx in parts.items() for i in idx}
 
@@ -110,7 +112,7 @@ def write_synthact(fmt: str, out, preset: str = "reduced", progress: bool = True
     if fmt not in FORMAT_SOURCE:
         raise ValueError(f"--format {fmt!r}: expected one of {', '.join(FORMAT_SOURCE)}")
     store = synthact.load(FORMAT_SOURCE[fmt], preset, progress=progress, **overrides)
-    samples = tqdm(for_format(fmt, store, _xsub_split(store)), total=len(store),
+    samples = tqdm(for_format(fmt, store, xsub_split_of(store)), total=len(store),
                    desc=f"writing {fmt}", disable=not progress)
     if fmt == "ts":  # one file per split
         items = list(samples)

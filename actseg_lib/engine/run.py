@@ -4,6 +4,7 @@ wrappers around :func:`train_model` and :func:`evaluate_checkpoint`."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -61,6 +62,7 @@ def cached_run_dir(name: str, data: str, size: str = "reduced", overrides: dict 
     return Path(root or default_runs_dir()) / f"{name}-{size}-{data_slug(data)}-{digest}"
 
 
+@functools.lru_cache(maxsize=None)  # once per process: the imported model code does not change under it
 def _model_code_digest(name: str) -> str:
     """A digest of the model's own file and of ``actseg_lib/nn``: editing the model's code
     starts new run folders (a changed trainer or data pipeline does not: delete the folder)."""

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from ..nn.attention import multihead_attention
 from ..nn.deformable_sampling import reference_points, sample_volume
 from ..nn.mixed_conv import MixedConvBackbone
 from .registry import register_model
@@ -38,38 +38,28 @@ from .registry import register_model
 RGB_MEAN, RGB_STD = (0.45, 0.45, 0.45), (0.225, 0.225, 0.225)
 
 
-def temporal_windows(num_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
-    """``[start, end)`` frame windows of ``window`` frames every ``stride`` frames; the last
-    window ends at the last frame, so every frame is covered (a window longer than the
-    clip is the whole clip)."""
+def sliding_windows(length: int, window: int, stride: int) -> list[tuple[int, int]]:
+    """``[start, end)`` windows of ``window`` positions every ``stride`` positions (frames
+    for the temporal stride attention, joints for the joint stride attention); the last
+    window ends at the last position, so every position is covered (a window longer than
+    the sequence is the whole sequence)."""
     if window < 1 or stride < 1:
-        raise ValueError(f"temporal windows: window and stride must be >= 1, got {window} and {stride}")
+        raise ValueError(f"sliding windows: window and stride must be >= 1, got {window} and {stride}")
     if stride > window:
-        raise ValueError(f"temporal windows: stride {stride} > window {window} would skip frames")
-    if window >= num_frames:
-        return [(0, num_frames)]
-    starts = list(range(0, num_frames - window + 1, stride))
-    if starts[-1] + window < num_frames:
-        starts.append(num_frames - window)
+        raise ValueError(f"sliding windows: stride {stride} > window {window} would skip frames (or joints)")
+    if window >= length:
+        return [(0, length)]
+    starts = list(range(0, length - window + 1, stride))
+    if starts[-1] + window < length:
+        starts.append(length - window)
     return [(s, s + window) for s in starts]
 
 
-def _attention(q_proj, kv_proj, out_proj, queries, context, heads: int, record: bool = False):
-    """Multi-head attention ``queries [N, Lq, D]`` to ``context [N, Lk, D]`` (sdpa), with the
-    weights ``[N, heads, Lq, Lk]`` when ``record``."""
-    N, Lq, D = queries.shape
-    q = q_proj(queries).view(N, Lq, heads, D // heads).transpose(1, 2)
-    k, v = kv_proj(context).view(N, context.shape[1], 2, heads, D // heads).permute(2, 0, 3, 1, 4)
-    weights = None
-    if record:
-        weights = torch.softmax(q @ k.transpose(-2, -1) / (D // heads) ** 0.5, dim=-1)
-        out = weights @ v
-    else:
-        out = F.scaled_dot_product_attention(q, k, v)
-    return out_proj(out.transpose(1, 2).reshape(N, Lq, D)), weights
-
-
 class _Attention(nn.Module):
+    """Projections and bookkeeping shared by the three attentions: ``score_pairs``, the
+    query-key scores of the last forward per sample and head (the cost the book counts),
+    and, with ``record``, the weights for the figures."""
+
     def __init__(self, dim: int, heads: int):
         super().__init__()
         if dim % heads:
@@ -77,11 +67,13 @@ class _Attention(nn.Module):
         self.heads = heads
         self.q, self.kv, self.out = nn.Linear(dim, dim), nn.Linear(dim, 2 * dim), nn.Linear(dim, dim)
         self.record = False
-        self.score_pairs = 0  # query-key scores per sample and head in the last forward
+        self.score_pairs = 0
 
-    def attend(self, queries, context):
-        out, weights = _attention(self.q, self.kv, self.out, queries, context, self.heads, self.record)
-        return out, weights
+    def attend(self, queries: torch.Tensor, context: torch.Tensor):
+        """``queries [N, Lq, D]`` to ``context [N, Lk, D]`` -> (``[N, Lq, D]``, weights or None)."""
+        out, weights = multihead_attention(self.q, self.kv, queries, context, self.heads,
+                                           return_weights=self.record)
+        return self.out(out), weights
 
 
 class ThreeDTokenSearch(nn.Module):
@@ -180,7 +172,7 @@ class JointStrideAttention(_Attention):
     def forward(self, pose: torch.Tensor, cross: torch.Tensor):
         B, T, J, D = pose.shape
         C = cross.shape[1]
-        windows = temporal_windows(J, self.window, self.stride)  # the same tiling, over joints
+        windows = sliding_windows(J, self.window, self.stride)
         out_pose = torch.zeros_like(pose)
         count = torch.zeros(J, device=pose.device, dtype=pose.dtype)
         out_cross = torch.zeros_like(cross)
@@ -217,7 +209,7 @@ class TemporalStrideAttention(_Attention):
         out = torch.zeros_like(z)
         count = torch.zeros(T, device=z.device, dtype=z.dtype)
         self.score_pairs = 0
-        for start, end in temporal_windows(T, self.window, self.stride):
+        for start, end in sliding_windows(T, self.window, self.stride):
             tokens = z[:, start:end].reshape(B, (end - start) * S, D)
             mixed, _ = self.attend(tokens, tokens)
             self.score_pairs += tokens.shape[1] ** 2

@@ -28,12 +28,12 @@ the encoder's output (the paper's equations give them no second, "memory" input)
 
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..nn.attention import multihead_attention
 from ..nn.joint_heatmaps import render_joint_heatmaps
 from ..nn.mixed_conv import MixedConvBackbone
 from .registry import register_model
@@ -207,19 +207,14 @@ class SpatioTemporalAttention(nn.Module):
         ``key_frames`` (``context [B, Tk, S, D]``); returns ``[B, Tq, S, D]``."""
         B, Tq, S, D = queries.shape
         Tk = context.shape[1]
-        H = self.heads
-        q = self.q(queries).reshape(B, Tq * S, H, D // H).transpose(1, 2)  # [B, H, Tq*S, Dh]
-        k, v = self.kv(context).reshape(B, Tk * S, 2, H, D // H).permute(2, 0, 3, 1, 4)  # 2 x [B, H, Tk*S, Dh]
         self.score_pairs += (Tq * S) * (Tk * S)
-        if self.record:
-            weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(D // H), dim=-1)  # [B, H, Tq*S, Tk*S]
-            out = weights @ v
-            per_frame = weights.detach().reshape(B, H, Tq, S, Tk, S).sum(-1).mean((1, 3))  # [B, Tq, Tk]
+        dropout = self.attention_dropout if self.training and not self.record else 0.0
+        out, weights = multihead_attention(self.q, self.kv, queries.reshape(B, Tq * S, D),
+                                           context.reshape(B, Tk * S, D), self.heads, dropout, self.record)
+        if self.record:  # weights [B, H, Tq*S, Tk*S]
+            per_frame = weights.detach().reshape(B, self.heads, Tq, S, Tk, S).sum(-1).mean((1, 3))  # [B, Tq, Tk]
             self.frame_attention[:, torch.as_tensor(query_frames)[:, None], torch.as_tensor(key_frames)] = per_frame
-        else:
-            dropout = self.attention_dropout if self.training else 0.0
-            out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)  # [B, H, Tq*S, Dh]
-        return self.out(out.transpose(1, 2).reshape(B, Tq, S, D))
+        return self.out(out.reshape(B, Tq, S, D))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         self.score_pairs = 0

@@ -38,7 +38,7 @@ from sklearn.manifold import TSNE
 
 from actseg_lib.data import formats, synthact
 from actseg_lib.data.prepare import prepare_recognition
-from actseg_lib.data.sources import for_format
+from actseg_lib.data.sources import for_format, xsub_split_of
 from actseg_lib.engine import cached_run_dir, train_model
 from actseg_lib.engine.run import summary_line
 from actseg_lib.metrics import confusion_matrix
@@ -190,7 +190,7 @@ md(r"""
 
 Every arm trains for `ABLATION_EPOCHS` epochs with the same recipe and the same three
 seeds, and is scored on the same test clips; the table gives mean $\pm$ standard
-deviation of test top-1. The budget is a quarter of the main run's (the book trains all
+deviation of test top-1. The budget is a fraction of the main run's (the book trains all
 fifteen runs on a 2-core CPU in about five minutes), so the numbers are lower: they
 compare arms at a short budget, not the model's ceiling. The main run above is the
 longer-trained "both streams" arm.
@@ -199,7 +199,7 @@ longer-trained "both streams" arm.
   alone), both (the paper);
 * **attention combination**: the paper's encoder FAttn + ZAttn and decoder FAttn + BAttn
   against full attention in both places (no decoupling), measured on the skeleton-only
-  model, where a run costs half as much as with both streams;
+  model, where a run costs less than half as much as with both streams;
 * **depth**: one encoder and one decoder layer (the reduced preset) against two of each,
   also on the skeleton-only model.
 """)
@@ -233,8 +233,8 @@ display(Markdown(f"Test top-1 (%) after {ABLATION_EPOCHS} epochs, seeds {ABLATIO
 md(r"""
 At this budget the skeleton-only arms learn and the arms with an RGB stream stay close
 to chance (the assertions at the end check the first half of that sentence). Our RGB
-backbone starts from random weights: in six epochs it has not learned features that
-carry across subjects, and the two-stream model has more to optimise than the skeleton
+backbone starts from random weights: in `ABLATION_EPOCHS` epochs it has not learned
+features that carry across subjects, and the two-stream model has more to optimise than the skeleton
 model it starts as (its RGB entries are zero at the start). Given the main run's 25
 epochs the two-stream model does learn (section 11.3). The paper's backbone starts
 from Kinetics weights, which is the setting where its RGB stream adds to the skeleton.
@@ -300,9 +300,8 @@ with tempfile.TemporaryDirectory() as root:
     clips = synthact.load("clips", "reduced", progress=False)
     subset = [clips[i] for i in range(0, len(clips), 3)]  # one view per performance
     # each file records its split: NTU by performer (the official list), Penn by a train flag
-    split_of = {int(i): name for name, idx in synthact.split(subset, "xsub").items() for i in idx}
     formats.write("ntu", for_format("ntu", subset), Path(root) / "ntu")
-    formats.write("penn", for_format("penn", subset, split_of), Path(root) / "penn")
+    formats.write("penn", for_format("penn", subset, xsub_split_of(subset)), Path(root) / "penn")
     for fmt in ("ntu", "penn"):
         spec = f"{fmt}:{Path(root) / fmt}"
         run = train_model("star_transformer", spec, "reduced", progress=False,
