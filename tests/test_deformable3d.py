@@ -76,7 +76,7 @@ def test_sliding_windows_cover_every_frame_with_the_configured_overlap():
 def test_joint_stride_attention_only_mixes_joints_inside_a_window():
     torch.manual_seed(0)
     module = JointStrideAttention(dim=8, heads=2, window=5, stride=3).eval()
-    pose, cross = torch.randn(1, 2, 25, 8), torch.randn(1, 2, 8)
+    pose, cross = torch.randn(1, 2, 25, 8), torch.randn(1, 2, 2, 8)  # [B, T, J, D], [B, T, C, D]
     out, _ = module(pose, cross)
     moved = pose.clone()
     moved[:, :, 24] += 5.0  # the last joint shares no window with joints 0-2
@@ -124,3 +124,39 @@ def test_presets_build_and_run_with_the_ablation_switches():
         reduced(torch.rand(1, 8, 3, 64, 64), torch.rand(1, 8, 25, 2))
     with pytest.raises(ValueError, match="skeleton2d"):
         reduced(rgb, torch.rand(2, 8, 13, 2))
+    with pytest.raises(ValueError, match="features"):
+        reduced.forward_features(torch.rand(2, 32, 8, 6, 6), pose)  # layer3 has 64 channels here
+
+
+def test_forward_is_backbone_features_then_forward_features():
+    torch.manual_seed(0)
+    model = build_model("deformable3d", "reduced").eval()
+    rgb, pose = torch.rand(2, 8, 3, 48, 48), torch.rand(2, 8, 25, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(model(rgb, pose), model.forward_features(model.backbone_features(rgb), pose))
+
+
+def test_rgb_zero_init_starts_as_a_pose_model_and_pose_tokens_ignore_position_and_scale():
+    torch.manual_seed(0)
+    model = build_model("deformable3d", "reduced").eval()
+    pose = torch.rand(2, 8, 25, 2) * 0.3 + 0.2
+    with torch.no_grad():
+        a = model(torch.rand(2, 8, 3, 48, 48), pose)
+        b = model(torch.rand(2, 8, 3, 48, 48), pose)  # other frames: no effect at the start
+        c = model(torch.rand(2, 8, 3, 48, 48), pose * 1.5 + 0.1)  # the same pose, moved and scaled
+    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(a, c)
+    assert build_model("deformable3d", "reduced", rgb_zero_init=False).rgb_proj.weight.abs().sum() > 0
+
+
+def test_cross_tokens_take_part_in_the_temporal_stride_attention():
+    torch.manual_seed(0)
+    block = build_model("deformable3d", "reduced").blocks[0].eval()
+    rgb, pose = torch.randn(1, 8, 6, 6, 64), torch.randn(1, 8, 25, 64)
+    cross = torch.randn(1, 8, 2, 64)  # one copy per frame
+    moved = cross.clone()
+    moved[:, 7] += 3.0  # frame 8's cross tokens: they reach frames 5-8 (its window), not frames 1-4
+    with torch.no_grad():
+        out, out_moved = block(rgb, pose, cross), block(rgb, pose, moved)
+    torch.testing.assert_close(out_moved[1][:, :4], out[1][:, :4])
+    assert not torch.allclose(out_moved[1][:, 4:], out[1][:, 4:])

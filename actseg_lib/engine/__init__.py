@@ -3,10 +3,18 @@ runs by name (``train_model``, ``evaluate_checkpoint``)."""
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .run import cached_run_dir, default_runs_dir, evaluate_checkpoint, load_trained, summary_line, train_model
+from .run import (
+    cached_run_dir,
+    default_runs_dir,
+    evaluate_checkpoint,
+    load_trained,
+    recorded_run,
+    summary_line,
+    train_model,
+)
 from .tasks import SegmentationTask
 from .trainer import Trainer
 
 __all__ = ["SegmentationTask", "TrainConfig", "Trainer", "cached_run_dir", "default_runs_dir",
            "evaluate_checkpoint", "load_checkpoint",
-           "load_trained", "save_checkpoint", "summary_line", "train_model"]
+           "load_trained", "recorded_run", "save_checkpoint", "summary_line", "train_model"]

@@ -157,6 +157,33 @@ def train_model(name: str, data: str, size: str = "reduced", out_dir=None, resum
     return results
 
 
+RECORDS_DIR = Path(__file__).resolve().parents[1] / "records"
+
+
+def recorded_run(name: str, data: str, size: str = "reduced", overrides: dict | None = None,
+                 records=None, progress: bool = False) -> dict:
+    """The scores of a run that the book reports but does not need to repeat on every
+    build (ablation arms): read from ``records/<run folder name>.json`` when a record of
+    exactly this run exists, else trained now (:func:`train_model` in its
+    :func:`cached_run_dir`) and recorded. The record's name is the run folder's, so it
+    is keyed like the folder by the configuration and by the model's code: editing the
+    model makes every old record stale and the runs train again. A record holds the
+    run's ``results.json`` (scores, history, recorded training time, provenance: when,
+    where, which commit), with ``"record"`` set to its path; no weights."""
+    folder = cached_run_dir(name, data, size, overrides)
+    path = Path(records or RECORDS_DIR) / f"{folder.name}.json"
+    if path.exists():
+        results = json.loads(path.read_text(encoding="utf-8"))
+        if results.get("model") != name or results.get("data") != data or results.get("size") != size:
+            raise ValueError(f"record {path}: holds {results.get('model')}/{results.get('size')} on "
+                             f"{results.get('data')}, expected {name}/{size} on {data}")
+        return {**results, "record": str(path)}
+    train_model(name, data, size, out_dir=folder, resume=True, overrides=overrides, progress=progress)
+    results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    write_json(results, path)
+    return {**results, "record": str(path)}
+
+
 def summary_line(results: dict) -> str:
     best = results.get("best") or {}
     parts = [f"{results['model']} ({results['size']}, {results['parameters']:,} parameters) on {results['data']}:"]
