@@ -50,3 +50,11 @@ def test_confusion_matrix_rows_are_true_classes():
 def test_bad_input_is_named(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_pair_accuracy_counts_only_the_pair():
+    from actseg_lib.metrics import pair_accuracy
+
+    cm = np.array([[3, 1, 6], [2, 4, 0], [0, 0, 9]])  # row = true class
+    assert pair_accuracy(cm, 0, 1) == pytest.approx(100 * 7 / 10)  # class 2's predictions do not count
+    assert pair_accuracy(np.zeros((3, 3)), 0, 1) == 0.0

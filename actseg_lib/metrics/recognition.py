@@ -70,3 +70,11 @@ def mean_class_accuracy(predictions, targets, num_classes: int | None = None) ->
     support = cm.sum(axis=1)
     present = support > 0
     return float(np.mean(np.diag(cm)[present] / support[present]) * 100.0)
+
+
+def pair_accuracy(cm: np.ndarray, i: int, j: int) -> float:
+    """Accuracy within the clips of classes ``i`` and ``j`` of a confusion matrix ``cm``
+    (row = true class), counting only which of the two was predicted, in percent: how
+    well a model separates a confusable pair, whatever it does with the other classes."""
+    within = cm[i, i] + cm[i, j] + cm[j, i] + cm[j, j]
+    return float(100.0 * (cm[i, i] + cm[j, j]) / max(within, 1))

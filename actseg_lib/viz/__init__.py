@@ -1,9 +1,12 @@
-"""Figures shared by the chapters: one style, one palette, segment bars.
+"""Figures shared by the chapters: one style, one palette, segment bars, the
+recognition chapters' curves, confusion matrix and t-SNE map.
 
 Importing this package imports matplotlib; the rest of the library does not.
 """
 
+from .recognition import plot_confusion, plot_learning_curves, plot_tsne
 from .segments import plot_segment_bars
 from .style import class_colors, use_book_style
 
-__all__ = ["class_colors", "plot_segment_bars", "use_book_style"]
+__all__ = ["class_colors", "plot_confusion", "plot_learning_curves", "plot_segment_bars", "plot_tsne",
+           "use_book_style"]

@@ -34,16 +34,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import Markdown, display
-from sklearn.manifold import TSNE
 
 from actseg_lib.data import formats, synthact
 from actseg_lib.data.prepare import prepare_recognition
 from actseg_lib.data.sources import for_format, xsub_split_of
 from actseg_lib.engine import cached_run_dir, train_model
 from actseg_lib.engine.run import summary_line
-from actseg_lib.metrics import confusion_matrix
+from actseg_lib.metrics import confusion_matrix, pair_accuracy
 from actseg_lib.models import build_model, count_parameters, model_config
-from actseg_lib.viz import class_colors, use_book_style
+from actseg_lib.viz import plot_confusion, plot_learning_curves, plot_tsne, use_book_style
 
 use_book_style()
 torch.manual_seed(SEED)
@@ -80,16 +79,7 @@ main = train_model("star_transformer", DATA, SIZE, out_dir=cached_run_dir("star_
 print(summary_line(main))
 ''')
 code('''
-history = main["history"]
-epochs = [h["epoch"] for h in history]
-fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3))
-ax_loss.plot(epochs, [h["train_loss"] for h in history])
-ax_loss.set(xlabel="epoch", ylabel="training loss")
-ax_acc.plot(epochs, [h["val"]["top1"] for h in history], label="validation top-1")
-ax_acc.axhline(100 / data.num_classes, color="grey", ls=":", label="chance")
-ax_acc.set(xlabel="epoch", ylabel="%", ylim=(0, 100))
-ax_acc.legend()
-plt.tight_layout()
+plot_learning_curves(main["history"], chance=100 / data.num_classes)
 plt.show()
 ''')
 md(r"""
@@ -109,23 +99,13 @@ labels = batch["label"].numpy()
 pred = logits.argmax(1).numpy()
 print({k: round(v, 1) for k, v in main["test"].items()})
 cm = confusion_matrix(pred, labels, data.num_classes)
-fig, ax = plt.subplots(figsize=(5, 4.5))
-ax.imshow(cm / cm.sum(1, keepdims=True), vmin=0, vmax=1, cmap="Blues")
-ax.set_xticks(range(data.num_classes), data.class_names, rotation=90, fontsize=7)
-ax.set_yticks(range(data.num_classes), data.class_names, fontsize=7)
-ax.set(xlabel="predicted", ylabel="true")
+plot_confusion(cm, data.class_names)
 plt.show()
 ''')
 code('''
-def pair_accuracy(cm, a, b):
-    """Accuracy within two classes' clips, counting only which of the two was predicted."""
-    i, j = data.class_names.index(a), data.class_names.index(b)
-    return 100 * (cm[i, i] + cm[j, j]) / max(cm[i, i] + cm[i, j] + cm[j, i] + cm[j, j], 1)
-
-
 pairs = [(a, b) for a, b, _ in synthact.CONFUSABLE_PAIRS if a in data.class_names and b in data.class_names]
 display(Markdown("| pair | what separates it | accuracy within the pair |\\n|---|---|---|\\n" + "\\n".join(
-    f"| {a} / {b} | {why} | {pair_accuracy(cm, a, b):.0f}% |"
+    f"| {a} / {b} | {why} | {pair_accuracy(cm, data.class_names.index(a), data.class_names.index(b)):.0f}% |"
     for a, b, why in synthact.CONFUSABLE_PAIRS if (a, b) in pairs)))
 ''')
 md(r"""
@@ -137,16 +117,7 @@ these vectors for the test clips, coloured by the true class, shows which classe
 model keeps apart and which it merges.
 """)
 code('''
-points = TSNE(n_components=2, perplexity=30, init="pca", random_state=0).fit_transform(embedding.numpy())
-colors = class_colors(range(data.num_classes))
-fig, ax = plt.subplots(figsize=(6, 5))
-for c in range(data.num_classes):
-    sel = labels == c
-    ax.scatter(points[sel, 0], points[sel, 1], s=12, color=colors[c], label=data.class_names[c])
-ax.legend(fontsize=7, ncol=2, loc="best")
-ax.set_xticks([])
-ax.set_yticks([])
-ax.set_title("class-token embeddings of the test clips (t-SNE)")
+plot_tsne(embedding.numpy(), labels, data.class_names, "class-token embeddings of the test clips (t-SNE)")
 plt.show()
 ''')
 md(r"""

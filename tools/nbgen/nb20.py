@@ -158,8 +158,8 @@ The library's default starts the RGB projection $W_r, \mathbf{b}_r$ at **zero**
 (`rgb_zero_init`), as the STAR chapter does: at the first step the RGB tokens are the
 positions alone and the model is a pose model; the RGB stream enters as soon as $W_r$
 learns (its gradient does not vanish, since $\partial \mathbf r / \partial W_r = \mathbf f$).
-Chapter 21 measures why: trained from scratch, a two-stream model with a random RGB
-projection learns far more slowly.
+The STAR chapter found that a randomly initialised RGB stream slows a two-stream model
+trained from scratch; exercise 3 of chapter 21 measures it for this one.
 """)
 code('''
 torch.manual_seed(SEED)
