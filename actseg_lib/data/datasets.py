@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 from .sample import IGNORE_INDEX, Sample
 from .synthact.views import joint_heatmaps
 
-SEGMENTATION_INPUTS = ("skeleton3d", "skeleton2d", "imu", "events", "features")
+SEGMENTATION_INPUTS = ("skeleton3d", "skeleton2d", "imu", "imu_acc", "events", "features")
 
 
 class _SampleSubset(Dataset):
@@ -102,23 +102,35 @@ def _frame_inputs(s: Sample, inputs, event_names=()) -> np.ndarray:
     """[T, C] per-frame input vector: the requested modalities flattened and joined.
 
     Events become one 0/1 channel per name in ``event_names`` (a fixed list, so a
-    sequence in which some kind of event never fires keeps the same channels).
+    sequence in which some kind of event never fires keeps the same channels);
+    ``imu_acc`` is the IMUs' accelerometer channels alone (acc x, y, z per sensor).
     """
-    parts = []
-    for name in inputs:
-        if name == "events":
-            dense = np.zeros((s.num_frames, len(event_names)), np.float32)
-            for k, event in enumerate(event_names):
-                dense[s.events.get(event, []), k] = 1.0
-            parts.append(dense)
-            continue
-        value = getattr(s, name)
-        if value is None:
-            raise ValueError(f"sample {s.name!r} has no {name!r} (it has {s.modalities()})")
-        if name == "skeleton3d":  # centre on the spine base so position in the room does not leak
-            value = value - value[:, :1, :1]
-        parts.append(np.asarray(value, np.float32).reshape(s.num_frames, -1))
-    return np.concatenate(parts, axis=1)
+    return np.concatenate([_frame_input(s, name, event_names) for name in inputs], axis=1)
+
+
+def _frame_input(s: Sample, name: str, event_names=()) -> np.ndarray:
+    """[T, C] one input of :func:`_frame_inputs`."""
+    if name == "events":
+        dense = np.zeros((s.num_frames, len(event_names)), np.float32)
+        for k, event in enumerate(event_names):
+            dense[s.events.get(event, []), k] = 1.0
+        return dense
+    if name == "imu_acc":
+        if s.imu is None:
+            raise ValueError(f"sample {s.name!r} has no 'imu' (it has {s.modalities()})")
+        return np.asarray(s.imu[..., :3], np.float32).reshape(s.num_frames, -1)
+    value = getattr(s, name)
+    if value is None:
+        raise ValueError(f"sample {s.name!r} has no {name!r} (it has {s.modalities()})")
+    if name == "skeleton3d":  # centre on the spine base so position in the room does not leak
+        value = value - value[:, :1, :1]
+    return np.asarray(value, np.float32).reshape(s.num_frames, -1)
+
+
+def input_layout(s: Sample, inputs, event_names=()) -> tuple[tuple[str, int], ...]:
+    """``((input name, channels), ...)``: how the frame vector ``x`` of ``inputs`` is laid
+    out, for models that split it back into streams."""
+    return tuple((name, int(_frame_input(s, name, event_names).shape[1])) for name in inputs)
 
 
 class SegmentationDataset(_SampleSubset):

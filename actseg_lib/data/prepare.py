@@ -14,7 +14,8 @@ trimmed clips.
   daily's idle, is background for edit and F1;
 * **inputs**: ``"auto"`` picks frame ``features`` when the source has them, else the 3D
   skeleton (plus IMUs when present), else the 2D skeleton, else IMUs;
-* **normalisation**: per-channel mean and std from the training split only.
+* **normalisation**: per-channel mean and std from the training split only; event
+  channels stay 0/1 bits (models read them as bits: SigFormer's masks).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .datasets import SEGMENTATION_INPUTS, RecognitionDataset, SegmentationDataset, channel_stats
+from .datasets import SEGMENTATION_INPUTS, RecognitionDataset, SegmentationDataset, channel_stats, input_layout
 from .sample import IGNORE_INDEX
 from .sources import load_data
 
@@ -53,6 +54,8 @@ class SegmentationData:
     event_names: tuple
     mean: np.ndarray
     std: np.ndarray
+    layout: tuple = ()  # ((input name, channels), ...) of x
+    fps: float = 30.0  # of x, after sample_rate
 
     @property
     def num_classes(self) -> int:
@@ -61,6 +64,11 @@ class SegmentationData:
     @property
     def in_channels(self) -> int:
         return len(self.mean)
+
+    def stream_kwargs(self) -> dict:
+        """For models that split ``x`` back into its inputs (SigFormer): the layout and
+        the frame rate."""
+        return {"input_layout": [list(item) for item in self.layout], "fps": self.fps}
 
     def dataset(self, split: str) -> SegmentationDataset:
         return SegmentationDataset(self.samples, _split(self.splits, split), self.inputs, self.ignore_labels,
@@ -75,6 +83,7 @@ class SegmentationData:
         return {"spec": self.spec, "class_names": list(self.class_names), "background": list(self.background),
                 "ignore_labels": list(self.ignore_labels), "inputs": list(self.inputs),
                 "sample_rate": self.sample_rate, "event_names": list(self.event_names),
+                "layout": [list(item) for item in self.layout], "fps": self.fps,
                 "mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std],
                 "split_sizes": {k: int(len(v)) for k, v in self.splits.items()}}
 
@@ -196,11 +205,24 @@ def prepare_segmentation(spec: str, inputs="auto", sample_rate: int = 1, stats=N
     splits = split_indices(samples, spec)
     if len(splits["train"]) == 0:
         raise ValueError(f"--data {spec!r}: the training split is empty")
+    layout = input_layout(first, inputs, event_names)
     if stats is None:
         stats = channel_stats(SegmentationDataset(samples, splits["train"], inputs, ignore, sample_rate, event_names))
+        stats = _events_as_bits(stats, layout)
     mean, std = (np.asarray(v, np.float32) for v in stats)
     return SegmentationData(spec, samples, splits, class_names, background, ignore, inputs, sample_rate,
-                            event_names, mean, std)
+                            event_names, mean, std, layout, float(first.fps) / sample_rate)
+
+
+def _events_as_bits(stats, layout) -> tuple[np.ndarray, np.ndarray]:
+    """Mean 0 and std 1 on the event channels, so standardising leaves them 0/1."""
+    mean, std = (np.array(v, np.float32) for v in stats)
+    start = 0
+    for name, channels in layout:
+        if name == "events":
+            mean[start:start + channels], std[start:start + channels] = 0.0, 1.0
+        start += channels
+    return mean, std
 
 
 # --- recognition ----------------------------------------------------------------------

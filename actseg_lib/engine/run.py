@@ -15,12 +15,12 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from ..models.registry import build_model, count_parameters, model_config, model_entry
+from ..models.registry import TASKS, build_model, count_parameters, model_config, model_entry
 from . import distributed
 from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .provenance import provenance, write_json
-from .tasks import RecognitionTask, SegmentationTask
+from .tasks import BoundarySegmentationTask, RecognitionTask, SegmentationTask
 from .trainer import RESUME_KEYS, Trainer
 
 
@@ -81,7 +81,7 @@ def prepare_task_data(task: str, spec: str, data_config: dict, saved: dict | Non
     """The task's data object for ``spec``; ``saved``: a checkpoint's data info, whose
     settings (inputs, statistics, frame count) are reused rather than recomputed."""
     settings = saved if saved is not None else data_config
-    if task == "segmentation":
+    if task in ("segmentation", "boundary_segmentation"):
         from ..data.prepare import prepare_segmentation
 
         return prepare_segmentation(spec, inputs=settings.get("inputs", "auto"),
@@ -93,19 +93,34 @@ def prepare_task_data(task: str, spec: str, data_config: dict, saved: dict | Non
 
         return prepare_recognition(spec, num_frames=settings.get("num_frames", 16), samples=samples,
                                    progress=progress)
-    raise ValueError(f"task {task!r}: expected 'segmentation' or 'recognition'")
+    raise ValueError(f"task {task!r}: expected one of {TASKS}")
 
 
 def make_task(task: str, data, loss_config: dict, data_config: dict | None = None):
     if task == "segmentation":
         return SegmentationTask(background=data.background, **loss_config)
+    if task == "boundary_segmentation":
+        return BoundarySegmentationTask(background=data.background, fps=data.fps, **loss_config)
     if task == "recognition":
         return RecognitionTask(augment=bool((data_config or {}).get("augment", False)), **loss_config)
-    raise ValueError(f"task {task!r}: expected 'segmentation' or 'recognition'")
+    raise ValueError(f"task {task!r}: expected one of {TASKS}")
+
+
+def data_model_kwargs(builder, dataset) -> dict:
+    """What the model must be built for, from the data: ``model_kwargs()`` (channels,
+    classes, ...) plus, for builders that take them, the input layout and frame rate."""
+    import inspect
+
+    kwargs = dataset.model_kwargs()
+    accepted = set(inspect.signature(builder).parameters)
+    if "input_layout" in accepted and hasattr(dataset, "stream_kwargs"):
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+        kwargs.update(dataset.stream_kwargs())
+    return kwargs
 
 
 def format_metrics(metrics: dict) -> str:
-    keys = [k for k in ("acc", "edit", "f1@10", "f1@25", "f1@50", "top1", "top5", "mean_class_acc")
+    keys = [k for k in ("macro_f1", "acc", "edit", "f1@10", "f1@25", "f1@50", "top1", "top5", "mean_class_acc")
             if k in metrics]
     return " ".join(f"{k} {metrics[k]:.1f}" for k in keys)
 
@@ -125,7 +140,7 @@ def train_model(name: str, data: str, size: str = "reduced", out_dir=None, resum
     config = merge_overrides(model_config(name, size), overrides)
     train_config = TrainConfig.from_dict(config["train"])
     dataset = prepare_task_data(entry.task, data, config["data"], samples=samples, progress=progress and info.is_main)
-    model_kwargs = {**config["model"], **dataset.model_kwargs()}
+    model_kwargs = {**config["model"], **data_model_kwargs(entry.builder, dataset)}
     torch.manual_seed(train_config.seed)  # the same initial weights on every rank and every run
     model = build_model(name, size, **model_kwargs)
     run_info = {"model": name, "size": size, "task": entry.task, "model_config": model_kwargs,

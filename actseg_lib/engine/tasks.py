@@ -61,6 +61,95 @@ class SegmentationTask:
         return scores
 
 
+def _unwrapped(model):
+    """The model itself under a DistributedDataParallel wrapper."""
+    return getattr(model, "module", model)
+
+
+class BoundarySegmentationTask:
+    """Segmentation by a model with its own per-second class and boundary outputs and its
+    own loss (SigFormer: :class:`~actseg_lib.models.sigformer.SigFormerLoss`).
+
+    Predictions are refined by the model's boundary filter and barrier pooling, then
+    repeated back to frames. Metrics (percent): ``macro_f1`` (the OpenPack metric on
+    1-second slots, Null ignored: :func:`~actseg_lib.metrics.openpack_macro_f1`), the
+    frame metrics ``acc``, ``edit``, ``f1@k`` and ``score`` as :class:`SegmentationTask`;
+    and every one of them again for each boundary threshold of ``thresholds`` and with no
+    refinement at all, keyed ``"<metric> thr <threshold>"`` (``thr none``).
+    """
+
+    name = "boundary_segmentation"
+    collate = staticmethod(collate_segmentation)
+    to_device = staticmethod(batch_to_device)
+    THRESHOLDS = (0.5, 0.7, 0.85, 0.95)
+
+    def __init__(self, background=(), fps: float = 30.0, thresholds=THRESHOLDS, **loss_weights):
+        from ..models.sigformer import SigFormerLoss
+
+        self.background, self.fps, self.thresholds = tuple(background), float(fps), tuple(thresholds)
+        self.criterion = SigFormerLoss(**loss_weights)
+
+    def loss(self, model, batch: dict) -> tuple[torch.Tensor, dict]:
+        out = model(batch["x"], batch["mask"])
+        return self.criterion(out, batch["labels"], batch["mask"], _unwrapped(model).frames_per_token)
+
+    @torch.no_grad()
+    def predict(self, model, batch: dict) -> list[dict]:
+        """Per sequence: class probabilities [K, N], boundary probabilities [N], the true
+        frame labels [T] and what the refinement needs."""
+        net = _unwrapped(model)
+        out = model(batch["x"], batch["mask"])
+        probs = out.class_logits.float().softmax(1).cpu()
+        boundary = torch.sigmoid(out.boundary_logits.float()).cpu()
+        labels = batch["labels"].cpu().numpy()
+        items = []
+        for b, n in enumerate(batch["lengths"].tolist()):
+            seconds = int(out.token_mask[b].sum())
+            items.append({"probs": probs[b, :, :seconds], "boundary": boundary[b, :seconds], "labels": labels[b, :n],
+                          "frames_per_token": net.frames_per_token, "threshold": net.boundary_threshold,
+                          "kernel": net.barrier_kernel, "alpha": net.barrier_alpha})
+        return items
+
+    @staticmethod
+    def frame_predictions(items: list[dict], threshold: float | None) -> list[np.ndarray]:
+        """Each sequence's per-frame labels after refinement at ``threshold`` (the model's
+        when None; ``inf`` keeps no boundary, which pools each window whole; ``"none"``
+        skips refinement)."""
+        from ..models.sigformer import local_barrier_pooling
+
+        preds = []
+        for item in items:
+            probs = item["probs"]
+            if threshold != "none":
+                tau = item["threshold"] if threshold is None else threshold
+                mask = torch.ones(1, probs.shape[1], dtype=torch.bool)
+                probs = local_barrier_pooling(probs[None], item["boundary"][None], mask, tau, item["kernel"],
+                                              item["alpha"])[0]
+            seconds = probs.argmax(0).numpy()
+            preds.append(np.repeat(seconds, item["frames_per_token"])[: len(item["labels"])])
+        return preds
+
+    def _scores(self, preds: list[np.ndarray], truths: list[np.ndarray], num_classes: int) -> dict:
+        from ..metrics.openpack import openpack_macro_f1
+
+        scores = segmentation_scores(preds, truths, background=self.background, ignore_index=IGNORE_INDEX)
+        scores = {k: float(v) for k, v in scores.items()}
+        times = [np.arange(len(y), dtype=np.int64) * 1000 // int(round(self.fps)) for y in truths]
+        scores["macro_f1"] = 100.0 * openpack_macro_f1(times, preds, times, truths, classes=tuple(range(num_classes)),
+                                                       null_id=IGNORE_INDEX)
+        scores["score"] = float(np.mean([scores[k] for k in ("acc", "edit", "f1@10", "f1@25", "f1@50")]))
+        return scores
+
+    def metrics(self, items: list[dict]) -> dict:
+        truths = [item["labels"] for item in items]
+        num_classes = int(items[0]["probs"].shape[0])
+        result = self._scores(self.frame_predictions(items, None), truths, num_classes)
+        for threshold in (*self.thresholds, "none"):
+            for key, value in self._scores(self.frame_predictions(items, threshold), truths, num_classes).items():
+                result[f"{key} thr {threshold}"] = value
+        return result
+
+
 class RecognitionTask:
     """Clip classification: models map the clip's inputs (``rgb`` [B, T, 3, H, W],
     ``skeleton2d`` [B, T, J, 2], whichever the batch holds) to logits ``[B, K]``.

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 SIZES = ("reduced", "full")
+# "boundary_segmentation": segmentation by a model with its own class and boundary outputs
+# (SigFormer); same data as "segmentation", its own loss and refinement
+TASKS = ("segmentation", "boundary_segmentation", "recognition")
 SECTIONS = ("model", "train", "data", "loss")
 
 
@@ -27,7 +30,7 @@ SECTIONS = ("model", "train", "data", "loss")
 class ModelEntry:
     name: str
     builder: Callable
-    task: str  # "segmentation" or "recognition"
+    task: str  # one of TASKS
     sizes: dict = field(repr=False)
     paper: str = ""
 
@@ -37,8 +40,8 @@ _REGISTRY: dict[str, ModelEntry] = {}
 
 def register_model(name: str, *, task: str, sizes: dict, paper: str = ""):
     """Decorator: register ``builder`` under ``name`` with its per-size configurations."""
-    if task not in ("segmentation", "recognition"):
-        raise ValueError(f"register_model({name!r}): task must be 'segmentation' or 'recognition', got {task!r}")
+    if task not in TASKS:
+        raise ValueError(f"register_model({name!r}): task must be one of {TASKS}, got {task!r}")
     missing = [s for s in SIZES if s not in sizes]
     if missing:
         raise ValueError(f"register_model({name!r}): sizes lacks {missing}")
