@@ -74,3 +74,24 @@ def test_watch_split_is_by_subject():
     parts = split_indices(samples, "real:watch")
     assert [sorted(samples[i].subject for i in parts[k]) for k in ("train", "val", "test")] == \
         [[1, 2, 3, 4, 5, 6], [7, 8], [9, 10]]
+
+
+def test_signal_inputs_accelerometer_layout_and_event_bits():
+    """SigFormer's inputs: the IMUs' accelerometers alone, a layout that splits ``x`` back
+    into streams, and event channels left as 0/1 bits by the standardisation."""
+    from actseg_lib.data import synthact
+
+    store = synthact.load("packaging", "reduced", progress=False)
+    data = prepare_segmentation("synthact:packaging", inputs=("imu_acc", "skeleton2d", "events"), samples=store,
+                                progress=False)
+    assert data.layout == (("imu_acc", 12), ("skeleton2d", 50), ("events", 2))
+    assert data.stream_kwargs() == {"input_layout": [["imu_acc", 12], ["skeleton2d", 50], ["events", 2]],
+                                    "fps": 30.0}
+    item = data.dataset("train")[0]
+    sample = store[int(data.splits["train"][0])]
+    raw_acc = sample.imu[..., :3].reshape(sample.num_frames, -1)
+    np.testing.assert_allclose(item["x"][:, :12].numpy() * data.std[:12] + data.mean[:12], raw_acc, atol=1e-4)
+    events = item["x"][:, 62:].numpy()
+    assert set(np.unique(events)) == {0.0, 1.0}
+    for k, name in enumerate(data.event_names):
+        assert np.flatnonzero(events[:, k]).tolist() == sorted(set(sample.events[name].tolist()))

@@ -187,6 +187,7 @@ def masked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, allowed:
 class CrossAttention(nn.Module):
     """Multi-head attention of ``queries`` [B, N, D] over ``context`` [B, M, D], with an
     optional boolean mask ``allowed`` [B, N, M]; self-attention when context is queries.
+    A query that may read no key gets a zero output.
     ``record_weights = True`` keeps the last call's weights in ``last_weights``."""
 
     def __init__(self, dim: int, heads: int, dim_head: int, dropout: float = 0.0):
@@ -212,7 +213,10 @@ class CrossAttention(nn.Module):
             self.last_weights = self.last_weights.detach()
         else:
             out = masked_attention(q, k, v, allowed, dropout_p=p)
-        return self.to_out(out.transpose(1, 2).flatten(2))  # [B, N, D]
+        out = self.to_out(out.transpose(1, 2).flatten(2))  # [B, N, D]
+        if allowed is not None:  # a query with nothing to read gets nothing, not the output bias
+            out = out * allowed.any(dim=-1, keepdim=True).to(out.dtype)
+        return out
 
 
 def _pair_mask(mask: torch.Tensor) -> torch.Tensor:
@@ -596,7 +600,8 @@ class SigFormer(nn.Module):
         self.layout = _layout(input_layout)
         self.num_classes = num_classes
         self.frames_per_token = int(round(fps))
-        self.boundary_threshold, self.barrier_kernel, self.barrier_alpha = boundary_threshold, barrier_kernel, barrier_alpha
+        self.boundary_threshold = boundary_threshold
+        self.barrier_kernel, self.barrier_alpha = barrier_kernel, barrier_alpha
         channels = dict(self.layout)
         self.motion_name = "imu_acc" if "imu_acc" in channels else "imu"
         f = self.frames_per_token
@@ -730,7 +735,8 @@ class SigFormerLoss(nn.Module):
     sizes={
         # the official code's settings (spec/papers.md section 3): 300-wide IMU and keypoint
         # tokens, 30-wide event embeddings, fused width 860 (their 200-wide box stream is
-        # absent here), 3 encoder layers of 20 heads x 64, 4 fusion layers, FFN 2048;
+        # absent here), 3 encoder layers of 20 heads x 64, 4 fusion layers, FFN 2048, branch
+        # stages of 2 layers (the code: 3, 2 and 3 class layers, 2 and 2 boundary layers);
         # Adam 1e-4, weight decay 1e-4, 50 warm-up epochs of 200, batch 16, clip 1.0
         "full": {
             "model": dict(imu_dim=300, keypoint_dim=300, event_dim=30, dim=860, depth=3, fusion_depth=4,

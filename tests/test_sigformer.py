@@ -1,0 +1,308 @@
+"""SigFormer: the properties that define its parts. Masked guidance reads nothing outside
+the event regions; barrier pooling never crosses a kept boundary and runs along time;
+boundary targets stay inside each sequence; the loss ignores Null."""
+
+import itertools
+
+import pytest
+import torch
+
+from actseg_lib.data.sample import IGNORE_INDEX
+from actseg_lib.models import build_model, count_parameters
+from actseg_lib.models.sigformer import (
+    EventTokenizer,
+    SecondTokenizer,
+    SigFormer,
+    SigFormerLoss,
+    SparseGuidedCrossModalModule,
+    SparseGuidedFusion,
+    boundary_targets,
+    event_attention_mask,
+    local_barrier_pooling,
+    masked_attention,
+    second_labels,
+    token_mask,
+)
+
+LAYOUT = [["imu_acc", 12], ["skeleton2d", 8], ["events", 2]]
+FPS = 6  # six frames a second keeps the tests small
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny(seed=0, **kwargs):
+    torch.manual_seed(seed)
+    config = dict(imu_dim=16, keypoint_dim=16, event_dim=4, dim=16, depth=1, fusion_depth=2, heads=2, dim_head=8,
+                  ffn_dim=32, dropout=0.0, groups=2, window=1, barrier_kernel=9)
+    config.update(kwargs)
+    return SigFormer(LAYOUT, num_classes=5, fps=FPS, **config).eval()
+
+
+def frames(B=2, seconds=10, events_at=((0, 2), (0, 3)), seed=0):
+    """[B, T, 22] frames with events (scanner) at (row, second) pairs."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(B, seconds * FPS, 22, generator=g)
+    x[..., 20:] = 0.0
+    for b, s in events_at:
+        x[b, s * FPS + 1, 20] = 1.0
+    return x
+
+
+# --- masked attention ---------------------------------------------------------------------
+
+def test_masked_positions_get_exactly_zero_weight_and_sdpa_agrees():
+    torch.manual_seed(0)
+    q, k, v = torch.randn(2, 3, 6, 4), torch.randn(2, 3, 7, 4), torch.randn(2, 3, 7, 4)
+    allowed = torch.rand(2, 6, 7) > 0.5
+    allowed[0, 2] = False  # a query with nothing to read
+    out, weights = masked_attention(q, k, v, allowed, return_weights=True)
+    assert torch.all(weights[~allowed[:, None].expand_as(weights)] == 0)
+    reads = allowed.any(-1)[:, None].expand(2, 3, 6)  # [B, H, N]
+    row_sums = weights.sum(-1)[reads]
+    torch.testing.assert_close(row_sums, torch.ones_like(row_sums))
+    assert torch.all(out[0, :, 2] == 0) and torch.isfinite(out).all()
+    torch.testing.assert_close(masked_attention(q, k, v, allowed), out)  # the SDPA path
+
+
+def test_event_mask_is_shared_event_windows():
+    bits = torch.zeros(1, 12, 2, dtype=torch.long)
+    bits[0, 3, 0] = 1
+    bits[0, 9, 1] = 1
+    allowed = event_attention_mask(bits, window=1)[0]
+    events = [3, 9]
+    for i, j in itertools.product(range(12), repeat=2):
+        expected = any(abs(i - e) <= 1 and abs(j - e) <= 1 for e in events)
+        assert bool(allowed[i, j]) == expected, (i, j)
+    mask = torch.ones(1, 12, dtype=torch.bool)
+    mask[0, 10:] = False
+    assert not event_attention_mask(bits, 1, mask)[0, 9, 10]  # padding is never read
+
+
+def test_guided_output_ignores_features_outside_the_event_regions():
+    torch.manual_seed(0)
+    sgf = SparseGuidedFusion(dim=8, heads=2, dim_head=4).eval()
+    bits = torch.zeros(1, 15, 1, dtype=torch.long)
+    bits[0, 4] = 1
+    allowed = event_attention_mask(bits, window=2)
+    active = allowed.any(-1)[0]  # seconds 2..6
+    assert active.tolist() == [2 <= t <= 6 for t in range(15)]
+    stream, guidance = torch.randn(1, 15, 8), torch.randn(1, 15, 8)
+    perturbed = stream.clone()
+    perturbed[0, ~active] += 10 * torch.randn(int((~active).sum()), 8)
+    before, after = sgf.guided(stream, guidance, allowed), sgf.guided(perturbed, guidance, allowed)
+    torch.testing.assert_close(before, after)
+    assert torch.all(after[0, ~active] == 0)  # seconds far from events are not guided
+    # the official (unmasked) guidance does read them: the test above can fail
+    everything = torch.ones(1, 15, 15, dtype=torch.bool)
+    assert not torch.allclose(sgf.guided(stream, guidance, everything), sgf.guided(perturbed, guidance, everything))
+
+
+def test_fusion_layers_are_stacked_and_guidance_modes_differ():
+    torch.manual_seed(0)
+    args = (8, 8, 8, 2, 2, 4, 16)
+    m, s, g = torch.randn(1, 10, 8), torch.randn(1, 10, 8), torch.randn(1, 10, 8)
+    bits = torch.zeros(1, 10, 1, dtype=torch.long)
+    bits[0, 5] = 1
+    mask = torch.ones(1, 10, dtype=torch.bool)
+    outputs = {}
+    for mode in ("masked", "unmasked", "none"):
+        torch.manual_seed(1)
+        fusion = SparseGuidedCrossModalModule(*args, guidance=mode, window=1).eval()
+        outputs[mode] = fusion(m, s, g, bits, mask)
+        # the first layer reaches the output (the official block only kept the last layer's)
+        with torch.no_grad():
+            fusion.ffn_motion[0].net[-1].bias.add_(torch.randn(8))
+        assert not torch.allclose(fusion(m, s, g, bits, mask), outputs[mode])
+    assert not torch.allclose(outputs["masked"], outputs["unmasked"])
+    with pytest.raises(ValueError, match="guidance"):
+        SparseGuidedCrossModalModule(*args, guidance="sometimes")
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+def test_second_tokens_keypoint_step_and_event_bits():
+    tok = SecondTokenizer(channels=3, frames_per_token=4, dim=5, step=2)
+    x = torch.randn(1, 10, 3)  # 2.5 seconds -> 3 tokens
+    y = x.clone()
+    y[:, 1::2] += 5  # odd frames are not read at step 2
+    assert tok(x).shape == (1, 3, 5)
+    torch.testing.assert_close(tok(x), tok(y))
+    events = torch.zeros(1, 10, 2)
+    events[0, 5, 1] = 1.0
+    assert EventTokenizer(2, 4, 3, 6).bits(events)[0].tolist() == [[0, 0], [0, 1], [0, 0]]
+    mask = torch.tensor([[True] * 9 + [False]])
+    assert token_mask(mask, 4).tolist() == [[True, True, True]]
+    assert token_mask(torch.tensor([[True] * 8 + [False] * 2]), 4).tolist() == [[True, True, False]]
+
+
+# --- refinement ---------------------------------------------------------------------------
+
+def brute_barrier_pooling(probs, boundary, threshold, kernel, alpha):
+    """The definition, one second and one neighbour at a time."""
+    K, N = probs.shape
+    out = torch.zeros_like(probs)
+    for t in range(N):
+        num, den = torch.zeros(K), 0.0
+        for s in range(max(0, t - kernel // 2), min(N, t + kernel // 2 + 1)):
+            between = range(t + 1, s + 1) if s > t else range(s + 1, t + 1)
+            if any(boundary[u] > threshold for u in between):
+                continue
+            w = torch.exp(-alpha * sum(float(boundary[u]) for u in between) * torch.ones(()))
+            num, den = num + w * probs[:, s], den + float(w)
+        out[:, t] = num / den
+    return out
+
+
+def test_barrier_pooling_matches_its_definition():
+    torch.manual_seed(0)
+    probs = torch.rand(1, 4, 20).softmax(1)
+    boundary = torch.rand(1, 20)
+    mask = torch.ones(1, 20, dtype=torch.bool)
+    got = local_barrier_pooling(probs, boundary, mask, threshold=0.8, kernel_size=7, alpha=0.5)
+    torch.testing.assert_close(got[0], brute_barrier_pooling(probs[0], boundary[0], 0.8, 7, 0.5))
+
+
+def test_barrier_pooling_never_crosses_a_kept_boundary():
+    torch.manual_seed(0)
+    probs = torch.rand(1, 3, 30).softmax(1)
+    boundary = torch.full((1, 30), 0.1)
+    boundary[0, 12] = 0.95  # kept: a segment starts at second 12
+    mask = torch.ones(1, 30, dtype=torch.bool)
+    before = local_barrier_pooling(probs, boundary, mask, threshold=0.85, kernel_size=99)
+    changed = probs.clone()
+    changed[:, :, 12:] = torch.rand(1, 3, 18).softmax(1)
+    after = local_barrier_pooling(changed, boundary, mask, threshold=0.85, kernel_size=99)
+    torch.testing.assert_close(before[..., :12], after[..., :12])  # the left side never sees the right
+    # below the threshold the same boundary is only a soft barrier: the sides do mix
+    mixed = local_barrier_pooling(changed, boundary, mask, threshold=0.99, kernel_size=99)
+    assert not torch.allclose(mixed[..., :12], before[..., :12])
+
+
+def test_barrier_pooling_acts_along_time_not_classes():
+    torch.manual_seed(0)
+    probs = torch.rand(2, 5, 16)
+    boundary = torch.rand(2, 16)
+    mask = torch.ones(2, 16, dtype=torch.bool)
+    base = local_barrier_pooling(probs, boundary, mask, 0.7, 5, 0.1)
+    other = probs.clone()
+    other[:, 3] = torch.rand(2, 16)  # change one class's probabilities
+    moved = local_barrier_pooling(other, boundary, mask, 0.7, 5, 0.1)
+    keep = [0, 1, 2, 4]
+    torch.testing.assert_close(moved[:, keep], base[:, keep])
+    # a sequence constant in time is left as it is, whatever its class profile
+    flat = torch.rand(1, 5, 1).expand(1, 5, 16)
+    torch.testing.assert_close(local_barrier_pooling(flat, boundary[:1], mask[:1], 0.7, 5, 0.1), flat)
+
+
+# --- targets and loss ---------------------------------------------------------------------
+
+def test_boundary_targets_do_not_mark_joins_between_sequences():
+    labels = torch.tensor([[0, 0, 1, 1, 1, 2], [3, 3, 3, IGNORE_INDEX, 3, IGNORE_INDEX]])
+    mask = torch.tensor([[True] * 6, [True] * 5 + [False]])
+    targets = boundary_targets(labels, mask)
+    assert targets.tolist() == [[0, 0, 1, 0, 0, 1], [0, 0, 0, 1, 1, 0]]
+    # the same two rows flattened (the official code) would mark the join 2 -> 3
+    flat = labels.reshape(1, -1)
+    assert boundary_targets(flat, torch.ones_like(flat, dtype=torch.bool))[0, 6] == 1
+
+
+def test_second_labels_take_each_seconds_last_real_frame():
+    labels = torch.tensor([[0, 0, 1, 1, 2, 2, 2, 3]])
+    mask = torch.tensor([[True] * 7 + [False]])
+    assert second_labels(labels, mask, 3).tolist() == [[1, 2, 2]]
+    assert second_labels(labels, torch.tensor([[True] * 6 + [False] * 2]), 3).tolist() == [[1, 2, IGNORE_INDEX]]
+
+
+def test_loss_ignores_null():
+    model = tiny()
+    x = frames(B=1)
+    labels = torch.zeros(1, x.shape[1], dtype=torch.long)
+    labels[:, : 4 * FPS] = IGNORE_INDEX  # the first four seconds are Null
+    labels[:, 7 * FPS:] = 2
+    mask = torch.ones(1, x.shape[1], dtype=torch.bool)
+    loss_fn = SigFormerLoss()
+    out = model(x, mask)
+    _, parts = loss_fn(out, labels, mask, FPS)
+    out.class_logits = out.class_logits.clone()
+    out.class_logits[:, :, :4] = torch.randn(1, 5, 4) * 100  # anything on Null seconds
+    _, changed = loss_fn(out, labels, mask, FPS)
+    assert changed["ce"] == pytest.approx(parts["ce"])
+    null = torch.full_like(labels, IGNORE_INDEX)
+    loss, parts = loss_fn(model(x, mask), null, mask, FPS)
+    assert torch.isfinite(loss) and parts["ce"] == 0 and parts["inner_ce"] == 0
+
+
+def test_loss_is_the_weighted_sum_of_its_four_terms():
+    model = tiny()
+    x, mask = frames(B=1), torch.ones(1, 60, dtype=torch.bool)
+    labels = torch.randint(0, 5, (1, 60))
+    with torch.no_grad():
+        out = model(x, mask)
+    _, parts = SigFormerLoss()(out, labels, mask, FPS)
+    for weights in ((0.5, 0.5, 0.2, 0.2), (0.5, 0.0, 0.2, 0.0), (1.0, 0.0, 0.0, 0.0)):
+        loss, _ = SigFormerLoss(*weights)(out, labels, mask, FPS)
+        expected = sum(w * parts[k] for w, k in zip(weights, ("ce", "inner_ce", "bce", "inner_bce")))
+        assert float(loss.detach()) == pytest.approx(float(expected), rel=1e-5)
+
+
+# --- the model ----------------------------------------------------------------------------
+
+def test_forward_shapes_and_refinement():
+    model = tiny()
+    x = frames()
+    mask = torch.ones(2, 60, dtype=torch.bool)
+    mask[1, 40:] = False
+    out = model(x, mask)
+    assert out.class_logits.shape == (2, 5, 10) and out.boundary_logits.shape == (2, 10)
+    assert len(out.inner_class_logits) == 2 and out.inner_class_logits[0].shape == (2, 5, 10)
+    assert out.token_mask.sum(1).tolist() == [10, 7]
+    refined = model.refine(out)
+    assert refined.shape == (2, 5, 10)
+    torch.testing.assert_close(refined[:, :, :7].sum(1), torch.ones(2, 7))
+
+
+def test_no_guidance_needs_no_events_and_the_others_do():
+    torch.manual_seed(0)
+    model = SigFormer(LAYOUT[:2], 5, fps=FPS, imu_dim=8, keypoint_dim=8, dim=8, depth=1, fusion_depth=1, heads=2,
+                      dim_head=4, ffn_dim=16, groups=2, guidance="none").eval()
+    assert model(frames()[..., :20]).class_logits.shape == (2, 5, 10)
+    with pytest.raises(ValueError, match="events"):
+        SigFormer(LAYOUT[:2], 5, fps=FPS, guidance="masked")
+    with pytest.raises(ValueError, match="22 channels"):
+        tiny()(torch.randn(1, 60, 21))
+    with pytest.raises(ValueError, match="IMU"):
+        SigFormer([["skeleton2d", 8]], 5)
+
+
+def test_interactive_branches_can_be_left_out():
+    with_cross, without = tiny(), tiny(interactive=False)
+    assert hasattr(with_cross.branches, "class_reads_boundary")
+    assert not hasattr(without.branches, "class_reads_boundary")
+    assert count_parameters(with_cross) > count_parameters(without)
+
+
+def test_attention_weights_recorded_with_and_without_the_mask():
+    for guidance in ("masked", "unmasked"):
+        model = tiny(guidance=guidance)
+        model.record_attention(True)
+        out = model(frames(B=1))
+        weights = model.fusion.sgf_motion[0].attn.last_weights[0]  # [H, N, N]
+        outside = ~event_attention_mask(out.event_bits, 1)[0]
+        assert (weights[:, outside] == 0).all() == (guidance == "masked")
+
+
+def test_presets_build_and_count():
+    layout = [["imu_acc", 12], ["skeleton2d", 50], ["events", 2]]
+    reduced = build_model("sigformer", "reduced", input_layout=layout, num_classes=10)
+    with torch.device("meta"):  # 530 M parameters: counted without allocating them
+        full = build_model("sigformer", "full", input_layout=[["imu_acc", 12], ["skeleton2d", 34], ["events", 2]],
+                           num_classes=10)
+    print("SigFormer parameters: reduced", count_parameters(reduced), "full", count_parameters(full))
+    assert count_parameters(reduced) < 3_000_000 < count_parameters(full)
+    assert full.fusion.norm.normalized_shape == (860,) and full.barrier_kernel == 99
