@@ -517,7 +517,8 @@ def boundary_threshold_filter(boundary_probs: torch.Tensor, threshold: float) ->
 
 def local_barrier_pooling(probs: torch.Tensor, boundary_probs: torch.Tensor, mask: torch.Tensor,
                           threshold: float = 0.85, kernel_size: int = 99, alpha: float = 0.1) -> torch.Tensor:
-    """Smooth class probabilities along time between boundaries:
+    """Smooth class probabilities along time between boundaries (the local barrier
+    pooling of boundary-aware cascade networks, Wang et al., ECCV 2020):
 
         p~_t = sum_{|s-t| <= k/2} w_ts p_s / sum_s w_ts,    w_ts = exp(-alpha * sum_{u in (t, s]} beta_u)
 
@@ -731,7 +732,7 @@ class SigFormerLoss(nn.Module):
 @register_model(
     "sigformer",
     task="boundary_segmentation",
-    paper="liu2023sigformer",
+    paper="liu2024sigformer",
     sizes={
         # the official code's settings (spec/papers.md section 3): 300-wide IMU and keypoint
         # tokens, 30-wide event embeddings, fused width 860 (their 200-wide box stream is
