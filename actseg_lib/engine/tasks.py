@@ -129,7 +129,8 @@ class BoundarySegmentationTask:
             preds.append(np.repeat(seconds, item["frames_per_token"])[: len(item["labels"])])
         return preds
 
-    def _scores(self, preds: list[np.ndarray], truths: list[np.ndarray], num_classes: int) -> dict:
+    def score_predictions(self, preds: list[np.ndarray], truths: list[np.ndarray], num_classes: int) -> dict:
+        """The metrics (percent) of per-frame predictions against per-frame truths."""
         from ..metrics.openpack import openpack_macro_f1
 
         scores = segmentation_scores(preds, truths, background=self.background, ignore_index=IGNORE_INDEX)
@@ -143,9 +144,9 @@ class BoundarySegmentationTask:
     def metrics(self, items: list[dict]) -> dict:
         truths = [item["labels"] for item in items]
         num_classes = int(items[0]["probs"].shape[0])
-        result = self._scores(self.frame_predictions(items, None), truths, num_classes)
+        result = self.score_predictions(self.frame_predictions(items, None), truths, num_classes)
         for threshold in (*self.thresholds, "none"):
-            for key, value in self._scores(self.frame_predictions(items, threshold), truths, num_classes).items():
+            for key, value in self.score_predictions(self.frame_predictions(items, threshold), truths, num_classes).items():
                 result[f"{key} thr {threshold}"] = value
         return result
 
