@@ -115,7 +115,7 @@ def test_fusion_layers_are_stacked_and_guidance_modes_differ():
         torch.manual_seed(1)
         fusion = SparseGuidedCrossModalModule(*args, guidance=mode, window=1).eval()
         outputs[mode] = fusion(m, s, g, bits, mask)
-        # the first layer reaches the output (the official block only kept the last layer's)
+        # the first layer reaches the output: each layer reads the previous one's output
         with torch.no_grad():
             fusion.ffn_motion[0].net[-1].bias.add_(torch.randn(8))
         assert not torch.allclose(fusion(m, s, g, bits, mask), outputs[mode])
@@ -252,6 +252,36 @@ def test_loss_is_the_weighted_sum_of_its_four_terms():
 
 
 # --- the model ----------------------------------------------------------------------------
+
+def test_masked_group_norm_counts_real_seconds_only():
+    from actseg_lib.models.sigformer import MaskedGroupNorm
+
+    torch.manual_seed(0)
+    norm = MaskedGroupNorm(2, 6)
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5), norm.bias.uniform_(-1, 1)
+    reference = torch.nn.GroupNorm(2, 6)
+    reference.load_state_dict(norm.state_dict())
+    x = torch.randn(1, 6, 9)
+    torch.testing.assert_close(norm(x, torch.ones(1, 1, 9)), reference(x))
+    padded = torch.cat([x, 100 * torch.randn(1, 6, 4)], dim=2)
+    mask = torch.cat([torch.ones(1, 1, 9), torch.zeros(1, 1, 4)], dim=2)
+    out = norm(padded, mask)
+    torch.testing.assert_close(out[..., :9], reference(x))
+    assert torch.all(out[..., 9:] == 0)
+
+
+def test_a_session_scores_the_same_alone_or_padded_in_a_batch():
+    model = tiny()
+    x = frames(B=2, seconds=10)
+    mask = torch.ones(2, 60, dtype=torch.bool)
+    mask[1, 33:] = False  # 5.5 seconds of the second row are real
+    x[1, 33:] = 50.0  # whatever padding holds
+    both = model(x, mask)
+    alone = model(x[1:, :33], mask[1:, :33])
+    torch.testing.assert_close(both.class_logits[1, :, :6], alone.class_logits[0], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(both.boundary_logits[1, :6], alone.boundary_logits[0], atol=1e-5, rtol=1e-4)
+
 
 def test_forward_shapes_and_refinement():
     model = tiny()

@@ -100,7 +100,8 @@ def make_task(task: str, data, loss_config: dict, data_config: dict | None = Non
     if task == "segmentation":
         return SegmentationTask(background=data.background, **loss_config)
     if task == "boundary_segmentation":
-        return BoundarySegmentationTask(background=data.background, fps=data.fps, **loss_config)
+        return BoundarySegmentationTask(background=data.background, fps=data.fps, ignore_labels=data.ignore_labels,
+                                        **loss_config)
     if task == "recognition":
         return RecognitionTask(augment=bool((data_config or {}).get("augment", False)), **loss_config)
     raise ValueError(f"task {task!r}: expected one of {TASKS}")

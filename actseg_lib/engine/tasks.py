@@ -72,7 +72,8 @@ class BoundarySegmentationTask:
 
     Predictions are refined by the model's boundary filter and barrier pooling, then
     repeated back to frames. Metrics (percent): ``macro_f1`` (the OpenPack metric on
-    1-second slots, Null ignored: :func:`~actseg_lib.metrics.openpack_macro_f1`), the
+    1-second slots, Null ignored, averaged over the classes that are not ignored:
+    :func:`~actseg_lib.metrics.openpack_macro_f1`), the
     frame metrics ``acc``, ``edit``, ``f1@k`` and ``score`` as :class:`SegmentationTask`;
     and every one of them again for each boundary threshold of ``thresholds`` and with no
     refinement at all, keyed ``"<metric> thr <threshold>"`` (``thr none``).
@@ -83,10 +84,11 @@ class BoundarySegmentationTask:
     to_device = staticmethod(batch_to_device)
     THRESHOLDS = (0.5, 0.7, 0.85, 0.95)
 
-    def __init__(self, background=(), fps: float = 30.0, thresholds=THRESHOLDS, **loss_weights):
+    def __init__(self, background=(), fps: float = 30.0, thresholds=THRESHOLDS, ignore_labels=(), **loss_weights):
         from ..models.sigformer import SigFormerLoss
 
         self.background, self.fps, self.thresholds = tuple(background), float(fps), tuple(thresholds)
+        self.ignore_labels = tuple(ignore_labels)  # classes never scored (SynthAct's Null index)
         self.criterion = SigFormerLoss(**loss_weights)
 
     def loss(self, model, batch: dict) -> tuple[torch.Tensor, dict]:
@@ -136,7 +138,8 @@ class BoundarySegmentationTask:
         scores = segmentation_scores(preds, truths, background=self.background, ignore_index=IGNORE_INDEX)
         scores = {k: float(v) for k, v in scores.items()}
         times = [np.arange(len(y), dtype=np.int64) * 1000 // int(round(self.fps)) for y in truths]
-        scores["macro_f1"] = 100.0 * openpack_macro_f1(times, preds, times, truths, classes=tuple(range(num_classes)),
+        classes = tuple(k for k in range(num_classes) if k not in self.ignore_labels)
+        scores["macro_f1"] = 100.0 * openpack_macro_f1(times, preds, times, truths, classes=classes,
                                                        null_id=IGNORE_INDEX)
         scores["score"] = float(np.mean([scores[k] for k in ("acc", "edit", "f1@10", "f1@25", "f1@50")]))
         return scores

@@ -23,14 +23,19 @@ implements the paper:
   regions where a sparse signal is active (:func:`event_attention_mask`). The official
   code has no mask: every guidance token attends to every second. ``guidance="unmasked"``
   reproduces the code; ``guidance="none"`` drops the sparse signals altogether.
-* *Stacked fusion layers.* The official cross block computes each layer from the block's
-  input, so only the last layer reaches the output; here each layer reads the previous
-  one's output.
+* *Interaction stages.* The paper's stage 1 refines the boundary features by letting
+  them attend to the class features; the official code's first stage queries with the
+  class features instead (and keeps their residual) before handing the result to the
+  boundary stream. Its two-layer cross block also computes the second layer from the
+  block's input, so the first layer never reaches the output; here each stage is one
+  cross block whose output is used.
 * *Barrier pooling along time.* The official pooling is handed ``[B, T, C]`` where it
   expects ``[B, C, T]`` and so smooths across classes; here it smooths along time, and a
-  kept boundary is a wall it never crosses (:func:`local_barrier_pooling`). The official
-  code also pools during training, on logits; here pooling refines probabilities at
-  inference and the losses see the unrefined logits.
+  kept boundary is a wall it never crosses (:func:`local_barrier_pooling`). In the code
+  the kept boundaries are only soft barriers (weight exp(-0.1 p), about 0.91) and the
+  others none; here the others are the soft barriers. The official code also pools
+  during training, on logits; here pooling refines probabilities at inference and the
+  losses see the unrefined logits.
 * *Boundary targets per sequence.* The official code takes label changes on the
   batch-flattened sequence, so the join between two clips counts as a boundary;
   :func:`boundary_targets` works row by row.
@@ -59,6 +64,7 @@ from .registry import register_model
 __all__ = [
     "BoundaryBranchTCN",
     "ConvModule",
+    "MaskedGroupNorm",
     "ConvTransformerLayers",
     "CrossAttention",
     "EventTokenizer",
@@ -226,24 +232,51 @@ def _pair_mask(mask: torch.Tensor) -> torch.Tensor:
 
 # --- per-modality encoder ----------------------------------------------------------------
 
+class MaskedGroupNorm(nn.Module):
+    """GroupNorm over the real seconds only: each group's mean and variance are taken over
+    its channels and the sequence's real seconds, so a sequence gives the same result
+    alone or padded in a batch (``nn.GroupNorm`` would count the padding). Without
+    padding it equals ``nn.GroupNorm``."""
+
+    def __init__(self, groups: int, channels: int, eps: float = 1e-5):
+        super().__init__()
+        if channels % groups:
+            raise ValueError(f"MaskedGroupNorm: {channels} channels do not split into {groups} groups")
+        self.groups, self.eps = groups, eps
+        self.weight, self.bias = nn.Parameter(torch.ones(channels)), nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # x [B, C, N], mask [B, 1, N] float
+        B, C, N = x.shape
+        g = x.reshape(B, self.groups, -1, N)  # [B, G, C/G, N]
+        m = mask[:, None]  # [B, 1, 1, N]
+        count = (m.sum(dim=-1, keepdim=True) * g.shape[2]).clamp(min=1.0)  # [B, 1, 1, 1]
+        mean = (g * m).sum(dim=(2, 3), keepdim=True) / count
+        var = (((g - mean) * m) ** 2).sum(dim=(2, 3), keepdim=True) / count
+        g = (g - mean) * torch.rsqrt(var + self.eps)
+        return (g.reshape(B, C, N) * self.weight[:, None] + self.bias[:, None]) * mask
+
+
 class ConvModule(nn.Module):
     """The encoder's convolution module: 1x1 (x4 expansion) -> GroupNorm -> GELU -> 3-tap
-    convolution -> GroupNorm -> GELU -> 1x1 back -> GroupNorm. Padded seconds are zeroed
-    before every convolution so they do not leak into real ones."""
+    convolution -> GroupNorm -> GELU -> 1x1 back -> GroupNorm. The norms count real
+    seconds only (:class:`MaskedGroupNorm`) and padded seconds are zeroed before every
+    convolution, so padding neither leaks into real seconds nor changes them."""
 
     def __init__(self, dim: int, expansion: int = 4, kernel_size: int = 3, groups: int = 4, dropout: float = 0.0):
         super().__init__()
         hidden = dim * expansion
-        self.expand = nn.Sequential(nn.Conv1d(dim, hidden, 1), nn.GroupNorm(groups, hidden), nn.GELU())
-        self.temporal = nn.Sequential(nn.Conv1d(hidden, hidden, kernel_size, padding=kernel_size // 2),
-                                      nn.GroupNorm(groups, hidden), nn.GELU())
-        self.project = nn.Sequential(nn.Conv1d(hidden, dim, 1), nn.GroupNorm(groups, dim), nn.Dropout(dropout))
+        self.expand, self.expand_norm = nn.Conv1d(dim, hidden, 1), MaskedGroupNorm(groups, hidden)
+        self.temporal = nn.Conv1d(hidden, hidden, kernel_size, padding=kernel_size // 2)
+        self.temporal_norm = MaskedGroupNorm(groups, hidden)
+        self.project, self.project_norm = nn.Conv1d(hidden, dim, 1), MaskedGroupNorm(groups, dim)
+        self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         m = mask[:, None, :].to(x.dtype)  # [B, 1, N]
-        h = self.expand(x.transpose(1, 2) * m) * m
-        h = self.temporal(h) * m
-        return self.project(h).transpose(1, 2)  # [B, N, D]
+        h = F.gelu(self.expand_norm(self.expand(x.transpose(1, 2) * m), m))
+        h = F.gelu(self.temporal_norm(self.temporal(h), m))
+        return self.dropout(self.project_norm(self.project(h), m)).transpose(1, 2)  # [B, N, D]
 
 
 class ConvTransformerLayers(nn.Module):
