@@ -4,6 +4,7 @@ boundary targets stay inside each sequence; the loss ignores Null."""
 
 import itertools
 
+import numpy as np
 import pytest
 import torch
 
@@ -336,3 +337,15 @@ def test_presets_build_and_count():
     print("SigFormer parameters: reduced", count_parameters(reduced), "full", count_parameters(full))
     assert count_parameters(reduced) < 3_000_000 < count_parameters(full)
     assert full.fusion.norm.normalized_shape == (860,) and full.barrier_kernel == 99
+
+
+def test_task_scores_only_classes_that_are_not_ignored():
+    """SynthAct's packaging classes include Null (ignored): it must not enter the macro F1."""
+    from actseg_lib.engine.tasks import BoundarySegmentationTask
+
+    truth = [np.repeat([0, 1, IGNORE_INDEX, 0], 30), np.repeat([1, 0, 1], 30)]
+    perfect = [np.where(y == IGNORE_INDEX, 2, y) for y in truth]
+    task = BoundarySegmentationTask(fps=30, ignore_labels=(2,))
+    assert task.score_predictions(perfect, truth, num_classes=3)["macro_f1"] == pytest.approx(100.0)
+    counted = BoundarySegmentationTask(fps=30)  # Null counted as a class never seen: 2/3
+    assert counted.score_predictions(perfect, truth, num_classes=3)["macro_f1"] == pytest.approx(200 / 3)

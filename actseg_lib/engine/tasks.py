@@ -139,6 +139,8 @@ class BoundarySegmentationTask:
         scores = {k: float(v) for k, v in scores.items()}
         times = [np.arange(len(y), dtype=np.int64) * 1000 // int(round(self.fps)) for y in truths]
         classes = tuple(k for k in range(num_classes) if k not in self.ignore_labels)
+        # a second predicted as an ignored class (Null) is a miss for whichever operation it was
+        preds = [np.where(np.isin(p, self.ignore_labels), IGNORE_INDEX, p) for p in preds]
         scores["macro_f1"] = 100.0 * openpack_macro_f1(times, preds, times, truths, classes=classes,
                                                        null_id=IGNORE_INDEX)
         scores["score"] = float(np.mean([scores[k] for k in ("acc", "edit", "f1@10", "f1@25", "f1@50")]))
@@ -149,8 +151,8 @@ class BoundarySegmentationTask:
         num_classes = int(items[0]["probs"].shape[0])
         result = self.score_predictions(self.frame_predictions(items, None), truths, num_classes)
         for threshold in (*self.thresholds, "none"):
-            for key, value in self.score_predictions(self.frame_predictions(items, threshold), truths, num_classes).items():
-                result[f"{key} thr {threshold}"] = value
+            scores = self.score_predictions(self.frame_predictions(items, threshold), truths, num_classes)
+            result.update({f"{key} thr {threshold}": value for key, value in scores.items()})
         return result
 
 
