@@ -69,7 +69,9 @@ code('''
 config = model_config("sigformer", SIZE)
 data = prepare_segmentation(DATA, inputs=config["data"]["inputs"])
 seconds = [data.samples[int(i)].num_frames / data.fps for i in range(len(data.samples))]
-print(data.num_classes, "operations:", ", ".join(data.class_names), "(+ Null, ignored)")
+operations = [name for k, name in enumerate(data.class_names) if k not in data.ignore_labels]
+print(len(operations), "operations:", ", ".join(operations), "| ignored:",
+      [data.class_names[k] for k in data.ignore_labels])
 print("inputs:", data.layout, f"at {data.fps:g} frames/s; one token a second")
 print("split sizes", {k: len(v) for k, v in data.splits.items()},
       f"| session length {np.min(seconds):.0f}-{np.max(seconds):.0f} s")
@@ -85,7 +87,7 @@ model's code. The validation metric that picks the best epoch is the OpenPack ma
 code('''
 main = train_model("sigformer", DATA, SIZE, out_dir=cached_run_dir("sigformer", DATA, SIZE), resume=True)
 print(summary_line(main))
-plot_learning_curves(main["history"], chance=100 / data.num_classes, metric="macro_f1")
+plot_learning_curves(main["history"], chance=100 / len(operations), metric="macro_f1")
 plt.show()
 ''')
 md(r"""
@@ -124,9 +126,9 @@ item = items[show]
 truth = item["labels"]
 before = BoundarySegmentationTask.frame_predictions([item], "none")[0]
 after = BoundarySegmentationTask.frame_predictions([item], None)[0]
-null = data.num_classes  # drawn grey: Null frames are IGNORE_INDEX in the labels
+null = data.ignore_labels[0] if data.ignore_labels else data.num_classes  # drawn grey
 names = {k: n for k, n in enumerate(data.class_names)} | {null: "Null"}
-colors = class_colors(np.arange(data.num_classes + 1))
+colors = class_colors(np.arange(max(data.num_classes, null + 1)))
 fig, (ax_bars, ax_b) = plt.subplots(2, 1, figsize=(11, 4.2), sharex=True, gridspec_kw={"height_ratios": [2.2, 1]})
 plot_segment_bars({"truth": np.where(truth == IGNORE_INDEX, null, truth), "class branch": before, "refined": after},
                   ax=ax_bars, colors=colors, class_names=names, background=(null,))
@@ -142,7 +144,7 @@ ax_b.set(ylabel="p(boundary)", xlabel="frame", ylim=(0, 1.08))
 ax_b.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 fig.tight_layout()
 plt.show()
-scores = {name: BoundarySegmentationTask(data.background, data.fps).score_predictions([pred], [truth], data.num_classes)
+scores = {name: trainer.task.score_predictions([pred], [truth], data.num_classes)
           for name, pred in (("class branch", before), ("refined", after))}
 print({name: {k: round(s[k], 1) for k in ("macro_f1", "edit", "f1@50")} for name, s in scores.items()})
 ''')
@@ -357,7 +359,7 @@ official code does.
 The assertions below hold for this run; a change that breaks them fails the book's build.
 """)
 code('''
-chance = 100 / data.num_classes
+chance = 100 / len(operations)
 assert main["test"]["macro_f1"] > chance + 50, main["test"]["macro_f1"]  # the operations are learned
 assert np.mean([r["test"]["macro_f1"] for r in paper]) > chance + 50  # for every seed, not just one
 assert main["test"]["edit"] > 60  # segments, not flicker
