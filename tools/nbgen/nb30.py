@@ -1216,7 +1216,7 @@ assert round(total_f / 1e6) == 531  # the figure quoted at the top of the chapte
 display(Markdown("| part | reduced | share | full | share |\n|---|---:|---:|---:|---:|\n" + "\n".join(
     f"| `{name}` | {r:,} | {r / total_r:.1%} | {f:,} | {f / total_f:.1%} |" for name, r, f in rows)
     + f"\n| **total** | **{total_r:,}** | | **{total_f:,}** | |"))
-widest = full.branches.class_1.convs[0].temporal[0]
+widest = full.branches.class_1.convs[0].temporal
 print(f"full preset: {total_f / 1e6:.0f} M parameters; one 3-tap convolution of the branches' conv modules "
       f"({widest.in_channels} -> {widest.out_channels} channels) holds {count_parameters(widest) / 1e6:.1f} M of them")
 ''')
