@@ -23,6 +23,16 @@ def batch_to_device(batch: dict, device) -> dict:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 
+def frame_scores(preds: list[np.ndarray], truths: list[np.ndarray], background=()) -> dict:
+    """MS-TCN's frame metrics (percent, ``IGNORE_INDEX`` frames left out) plus ``score``,
+    the mean of accuracy, edit and the three F1s: one number that rewards both frame
+    accuracy and clean segments, used to pick the best epoch."""
+    scores = segmentation_scores(preds, truths, background=background, ignore_index=IGNORE_INDEX)
+    scores = {k: float(v) for k, v in scores.items()}
+    scores["score"] = float(np.mean([scores[k] for k in ("acc", "edit", "f1@10", "f1@25", "f1@50")]))
+    return scores
+
+
 class SegmentationTask:
     """Frame-wise segmentation: models map ``(x [B, T, C], mask [B, T])`` to stage logits
     ``[S, B, K, T]``; predictions come from the last stage.
@@ -54,11 +64,7 @@ class SegmentationTask:
         return [(pred[b, :n], labels[b, :n]) for b, n in enumerate(batch["lengths"].tolist())]
 
     def metrics(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> dict:
-        scores = segmentation_scores([p for p, _ in pairs], [y for _, y in pairs],
-                                     background=self.background, ignore_index=IGNORE_INDEX)
-        scores = {k: float(v) for k, v in scores.items()}
-        scores["score"] = float(np.mean([scores[k] for k in ("acc", "edit", "f1@10", "f1@25", "f1@50")]))
-        return scores
+        return frame_scores([p for p, _ in pairs], [y for _, y in pairs], self.background)
 
 
 def _unwrapped(model):
@@ -135,15 +141,13 @@ class BoundarySegmentationTask:
         """The metrics (percent) of per-frame predictions against per-frame truths."""
         from ..metrics.openpack import openpack_macro_f1
 
-        scores = segmentation_scores(preds, truths, background=self.background, ignore_index=IGNORE_INDEX)
-        scores = {k: float(v) for k, v in scores.items()}
+        scores = frame_scores(preds, truths, self.background)
         times = [np.arange(len(y), dtype=np.int64) * 1000 // int(round(self.fps)) for y in truths]
         classes = tuple(k for k in range(num_classes) if k not in self.ignore_labels)
         # a second predicted as an ignored class (Null) is a miss for whichever operation it was
         preds = [np.where(np.isin(p, self.ignore_labels), IGNORE_INDEX, p) for p in preds]
         scores["macro_f1"] = 100.0 * openpack_macro_f1(times, preds, times, truths, classes=classes,
                                                        null_id=IGNORE_INDEX)
-        scores["score"] = float(np.mean([scores[k] for k in ("acc", "edit", "f1@10", "f1@25", "f1@50")]))
         return scores
 
     def metrics(self, items: list[dict]) -> dict:
