@@ -96,7 +96,7 @@ def _models(args: argparse.Namespace) -> int:
 
     for name in list_models():
         entry = model_entry(name)
-        print(f"{name:<18} {entry.task:<13} {entry.paper}")
+        print(f"{name:<18} {entry.task:<27} {entry.paper}")
     return 0
 
 

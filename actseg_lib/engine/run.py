@@ -20,7 +20,7 @@ from . import distributed
 from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .provenance import provenance, write_json
-from .tasks import BoundarySegmentationTask, RecognitionTask, SegmentationTask
+from .tasks import BoundarySegmentationTask, FrameBoundarySegmentationTask, RecognitionTask, SegmentationTask
 from .trainer import RESUME_KEYS, Trainer
 
 
@@ -64,14 +64,18 @@ def cached_run_dir(name: str, data: str, size: str = "reduced", overrides: dict 
 
 @functools.lru_cache(maxsize=None)  # once per process: the imported model code does not change under it
 def _model_code_digest(name: str) -> str:
-    """A digest of the model's own file and of ``actseg_lib/nn``: editing the model's code
-    starts new run folders (a changed trainer or data pipeline does not: delete the folder)."""
+    """A digest of the model's own file, of the sibling model files it imports from
+    (``from .asformer import ...``; the registry aside) and of ``actseg_lib/nn``: editing
+    the model's code starts new run folders (a changed trainer or data pipeline does not:
+    delete the folder)."""
     import inspect
 
     model_file = Path(inspect.getsourcefile(model_entry(name).builder))
+    siblings = sorted(set(re.findall(r"^from \.(\w+) import", model_file.read_text(encoding="utf-8"), re.M))
+                      - {"registry"})
     nn_dir = Path(__file__).resolve().parents[1] / "nn"
     digest = hashlib.sha1()
-    for path in [model_file, *sorted(nn_dir.glob("*.py"))]:
+    for path in [model_file, *(model_file.parent / f"{s}.py" for s in siblings), *sorted(nn_dir.glob("*.py"))]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -81,7 +85,7 @@ def prepare_task_data(task: str, spec: str, data_config: dict, saved: dict | Non
     """The task's data object for ``spec``; ``saved``: a checkpoint's data info, whose
     settings (inputs, statistics, frame count) are reused rather than recomputed."""
     settings = saved if saved is not None else data_config
-    if task in ("segmentation", "boundary_segmentation"):
+    if task in ("segmentation", "boundary_segmentation", "frame_boundary_segmentation"):
         from ..data.prepare import prepare_segmentation
 
         return prepare_segmentation(spec, inputs=settings.get("inputs", "auto"),
@@ -102,6 +106,8 @@ def make_task(task: str, data, loss_config: dict, data_config: dict | None = Non
     if task == "boundary_segmentation":
         return BoundarySegmentationTask(background=data.background, fps=data.fps, ignore_labels=data.ignore_labels,
                                         **loss_config)
+    if task == "frame_boundary_segmentation":
+        return FrameBoundarySegmentationTask(background=data.background, **loss_config)
     if task == "recognition":
         return RecognitionTask(augment=bool((data_config or {}).get("augment", False)), **loss_config)
     raise ValueError(f"task {task!r}: expected one of {TASKS}")

@@ -160,6 +160,56 @@ class BoundarySegmentationTask:
         return result
 
 
+class FrameBoundarySegmentationTask:
+    """Segmentation by a model with per-frame class and boundary logits at every stage and
+    its own loss (InterAct: :class:`~actseg_lib.models.interact.InterActLoss`).
+
+    Predictions: the last stage's argmax, smoothed by ASRF's boundary-based refinement
+    (:func:`actseg_lib.postprocess.asrf_smoothing`) at the model's ``boundary_threshold``
+    and ``peak_distance``. Metrics (percent): the frame metrics of
+    :class:`SegmentationTask` on the smoothed predictions, and the same again without
+    smoothing, keyed ``"<metric> raw"``.
+    """
+
+    name = "frame_boundary_segmentation"
+    collate = staticmethod(collate_segmentation)
+    to_device = staticmethod(batch_to_device)
+
+    def __init__(self, background=(), **loss_weights):
+        from ..models.interact import InterActLoss
+
+        self.background = tuple(background)
+        self.criterion = InterActLoss(**loss_weights)
+
+    def loss(self, model, batch: dict) -> tuple[torch.Tensor, dict]:
+        return self.criterion(model(batch["x"], batch["mask"]), batch["labels"], batch["mask"])
+
+    @torch.no_grad()
+    def predict(self, model, batch: dict) -> list[dict]:
+        """Per sequence: raw and smoothed frame predictions [T], the boundary probability
+        [T] and the true labels [T]."""
+        from ..postprocess import asrf_smoothing
+
+        net = _unwrapped(model)
+        out = model(batch["x"], batch["mask"])
+        pred = out.action_logits[-1].argmax(1).cpu().numpy()  # [B, T]
+        boundary = torch.sigmoid(out.boundary_logits[-1].float()).cpu().numpy()  # [B, T]
+        labels = batch["labels"].cpu().numpy()
+        items = []
+        for b, n in enumerate(batch["lengths"].tolist()):
+            smoothed = asrf_smoothing(pred[b, :n], boundary[b, :n], net.boundary_threshold, net.peak_distance)
+            items.append({"raw": pred[b, :n], "smoothed": smoothed, "boundary": boundary[b, :n],
+                          "labels": labels[b, :n]})
+        return items
+
+    def metrics(self, items: list[dict]) -> dict:
+        truths = [item["labels"] for item in items]
+        result = frame_scores([item["smoothed"] for item in items], truths, self.background)
+        raw = frame_scores([item["raw"] for item in items], truths, self.background)
+        result.update({f"{key} raw": value for key, value in raw.items()})
+        return result
+
+
 class RecognitionTask:
     """Clip classification: models map the clip's inputs (``rgb`` [B, T, 3, H, W],
     ``skeleton2d`` [B, T, J, 2], whichever the batch holds) to logits ``[B, K]``.

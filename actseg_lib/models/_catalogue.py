@@ -1,3 +1,3 @@
 """Imports every model file so each registers itself. Add a line per new model."""
 
-from . import asformer, deformable3d, ms_tcn, sigformer, star_transformer  # noqa: F401
+from . import asformer, deformable3d, interact, ms_tcn, sigformer, star_transformer  # noqa: F401

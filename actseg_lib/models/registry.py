@@ -21,8 +21,10 @@ from typing import Callable
 
 SIZES = ("reduced", "full")
 # "boundary_segmentation": segmentation by a model with its own class and boundary outputs
-# (SigFormer); same data as "segmentation", its own loss and refinement
-TASKS = ("segmentation", "boundary_segmentation", "recognition")
+# (SigFormer); same data as "segmentation", its own loss and refinement.
+# "frame_boundary_segmentation": per-frame class and boundary logits at every stage, the
+# model's own loss, ASRF boundary smoothing at inference (InterAct)
+TASKS = ("segmentation", "boundary_segmentation", "frame_boundary_segmentation", "recognition")
 SECTIONS = ("model", "train", "data", "loss")
 
 
