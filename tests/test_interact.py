@@ -344,3 +344,12 @@ def test_presets_build_and_count():
         model = build_model("interact", size)
         assert model.num_stages == 3 and model.spatial.graph_convs["absolute"].adjacency.shape[0] == 13
         assert count_parameters(model) > 0
+
+
+def test_body25_graph_is_a_tree_over_its_25_joints():
+    from actseg_lib.models.interact import BODY25_EDGES
+
+    dist = hop_distances(25, BODY25_EDGES)
+    assert np.isfinite(dist).all() and len(BODY25_EDGES) == 24  # connected, no cycles
+    model = tiny(in_channels=50, graph="body25")  # MCFS: 2D pixel coordinates
+    assert model(torch.randn(1, 12, 50)).action_logits.shape == (4, 1, 5, 12)

@@ -30,7 +30,9 @@ No code is public. Where the paper is silent we chose, and say so here:
   each other (with learnt joint and modality embeddings, since attention alone does not
   know which token is which joint); the MLP then merges each joint's two tokens (2C -> C).
   X_skeleton [T, C] is a linear map of the V fused joint vectors.
-* Several bodies (PKU-MMD rows hold two) are stacked as channels of each joint.
+* Several bodies (PKU-MMD rows hold two) are stacked as channels of each joint. Two
+  skeleton graphs are known: NTU's 25 Kinect joints (SynthAct, PKU-MMD, LARa as DeST
+  ships them) and OpenPose BODY_25 (MCFS, 2D pixel coordinates).
 * MFAI: encoder layer u's ASFormer block uses dilation and window 2^(u-1) at its own
   resolution; a decoder layer adds the skip to the up-sampled features, then a 3-tap
   convolution, ReLU and dropout. The action and boundary blocks are stacks of MS-TCN
@@ -74,7 +76,14 @@ __all__ = [
 
 SPATIAL = ("dsmi", "concat", "none")
 INTERACTIONS = ("multiscale", "fixed")
-GRAPHS = {"ntu": (NUM_NTU_JOINTS, NTU_EDGES, 1)}  # joints, edges, centre joint (spine middle)
+# OpenPose BODY_25 (MCFS): nose 0, neck 1, arms 2-7, mid hip 8, legs 9-14, eyes and ears
+# 15-18, feet 19-24
+BODY25_EDGES = ((0, 1), (1, 2), (2, 3), (3, 4), (1, 5), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (10, 11), (8, 12),
+                (12, 13), (13, 14), (0, 15), (15, 17), (0, 16), (16, 18), (14, 19), (19, 20), (14, 21), (11, 22),
+                (22, 23), (11, 24))
+# name -> (joints, edges, the centre joint of the relative modality)
+GRAPHS = {"ntu": (NUM_NTU_JOINTS, NTU_EDGES, 1),  # NTU RGB+D / Kinect v2 (PKU-MMD, LARa as DeST): spine middle
+          "body25": (25, BODY25_EDGES, 8)}  # OpenPose BODY_25 (MCFS): mid hip
 
 
 # --- DSMI: the k-adjacency matrices ------------------------------------------------------
