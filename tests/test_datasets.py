@@ -52,3 +52,19 @@ def test_segmentation_sample_rate_keeps_every_nth_frame():
     seq = make_workflow(CFG, "daily", 0)
     full, half = SegmentationDataset([seq])[0], SegmentationDataset([seq], sample_rate=2)[0]
     assert torch.equal(half["labels"], full["labels"][::2])
+
+
+def test_an_absent_second_body_stays_zero_after_centring():
+    import numpy as np
+
+    from actseg_lib.data import Sample
+    from actseg_lib.data.datasets import _frame_input
+
+    rng = np.random.default_rng(0)
+    skeleton = np.zeros((4, 2, 25, 3), np.float32)
+    skeleton[:, 0] = rng.normal(size=(4, 25, 3)) + 5.0  # body 1, far from the origin; body 2 absent
+    sample = Sample(name="s", fps=30.0, class_names=("a",), skeleton3d=skeleton,
+                    frame_labels=np.zeros(4, np.int64))
+    x = _frame_input(sample, "skeleton3d").reshape(4, 2, 25, 3)
+    assert np.all(x[:, 1] == 0)  # not minus body 1's position in the room
+    np.testing.assert_allclose(x[:, 0], skeleton[:, 0] - skeleton[:, :1, :1][:, 0], rtol=1e-6)

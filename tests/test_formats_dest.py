@@ -151,7 +151,7 @@ def test_csv_row_must_point_at_files(written):
 
 
 def test_missing_csv_files(tmp_path):
-    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "synthact").mkdir(parents=True)
     with pytest.raises(FormatError, match="train/val/test1.csv"):
         formats.read("dest", tmp_path)
 
@@ -168,3 +168,13 @@ def test_writer_refuses_boundaries_that_miss_a_start(tmp_path):
     sample.boundaries = np.zeros_like(sample.boundaries)
     with pytest.raises(ValueError, match="0 at frame 0"):
         dest.write([sample], tmp_path)
+
+
+def test_the_dataset_folder_is_found_when_there_is_one(tmp_path):
+    from actseg_lib.data import formats
+    from actseg_lib.data.formats import FormatError
+
+    (tmp_path / "csv" / "PKU-MMD").mkdir(parents=True)
+    (tmp_path / "csv" / "LARa").mkdir()
+    with pytest.raises(FormatError, match="one dataset folder"):
+        formats.read("dest", tmp_path)

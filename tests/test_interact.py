@@ -152,6 +152,8 @@ def test_two_bodies_are_read_as_channels_of_each_joint():
     assert model(torch.randn(1, 20, 2 * V * 3)).action_logits.shape == (4, 1, 5, 20)
     with pytest.raises(ValueError, match="joints"):
         tiny(in_channels=76)
+    with pytest.raises(ValueError, match="joints"):
+        DSMI(76, 8)
     tiny(in_channels=76, spatial="none")  # frame features of any width
 
 
@@ -172,14 +174,23 @@ def test_each_encoder_layer_halves_t_and_the_decoder_restores_it(T):
     assert [m.shape[-1] for _, m in outputs] == lengths[::-1]
 
 
-def test_upsampling_is_linear_interpolation_clamped_per_sequence():
+def test_upsampling_undoes_the_downsampling_placement_and_is_clamped_per_sequence():
+    # a ramp sampled where the stride-2 convolution centres its outputs (fine frames 0, 2, 4, ...)
+    T = 17
+    ramp = torch.arange(T, dtype=torch.float32)
+    coarse = ramp[::2].reshape(1, 1, -1)  # coarse j = fine frame 2j
+    up = upsample_linear(coarse, torch.ones(1, 1, coarse.shape[-1]), T)[0, 0]
+    torch.testing.assert_close(up, ramp)  # back in place: no half-frame shift
+    # a centre-tap stride-2 convolution followed by the up-sampling returns a ramp unshifted
+    conv = torch.nn.Conv1d(1, 1, 3, stride=2, padding=1, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor([[[0.0, 1.0, 0.0]]]))
+        torch.testing.assert_close(upsample_linear(conv(ramp.reshape(1, 1, -1)), torch.ones(1, 1, 9), T)[0, 0], ramp)
     h = torch.randn(2, 3, 9)
-    full = torch.ones(2, 1, 9)
-    torch.testing.assert_close(upsample_linear(h, full, 17), F.interpolate(h, scale_factor=2, mode="linear")[..., :17])
-    short = torch.ones(1, 1, 9)
-    short[..., 5:] = 0  # 5 real frames: it must up-sample as if alone
-    torch.testing.assert_close(upsample_linear(h[:1], short, 9)[..., :9],
-                               F.interpolate(h[:1, :, :5], scale_factor=2, mode="linear")[..., :9])
+    short = torch.ones(2, 1, 9)
+    short[1, :, 5:] = 0  # 5 real frames: it must up-sample as if alone
+    alone = upsample_linear(h[1:, :, :5], short[1:, :, :5], 9)
+    torch.testing.assert_close(upsample_linear(h, short, 17)[1:, :, :9], alone)
 
 
 @pytest.mark.parametrize("interaction", ["multiscale", "fixed"])

@@ -123,7 +123,8 @@ def _frame_input(s: Sample, name: str, event_names=()) -> np.ndarray:
     if value is None:
         raise ValueError(f"sample {s.name!r} has no {name!r} (it has {s.modalities()})")
     if name == "skeleton3d":  # centre on the spine base so position in the room does not leak
-        value = value - value[:, :1, :1]
+        present = np.any(value != 0, axis=(2, 3), keepdims=True)  # [T, M, 1, 1]: an absent body is all zeros
+        value = np.where(present, value - value[:, :1, :1], 0.0)
     return np.asarray(value, np.float32).reshape(s.num_frames, -1)
 
 

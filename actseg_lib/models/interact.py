@@ -69,7 +69,7 @@ from .sigformer import CrossAttention
 
 __all__ = [
     "DSMI", "ConcatSpatialEncoder", "FrameUpdateBlock", "InterAct", "InterActLoss", "InterActOutput",
-    "MultiScaleFeatureExtractor", "MultiScaleGraphConv", "QueryUpdateBlock", "dice_loss_present", "focal_loss",
+    "ModalityInteraction", "MultiScaleFeatureExtractor", "MultiScaleGraphConv", "QueryUpdateBlock", "dice_loss_present", "focal_loss",
     "gaussian_boundary_targets", "hop_distances", "interact", "joint_layout", "k_adjacency", "multiscale_adjacency",
     "normalize_adjacency", "skeleton_modalities", "upsample_linear",
 ]
@@ -202,6 +202,7 @@ class DSMI(nn.Module):
                  graph: str = "ntu", heads: int = 4):
         super().__init__()
         self.num_joints, edges, self.centre = _graph(graph)
+        joint_layout(in_channels, self.num_joints)  # a clear error for a width that is no skeleton
         joint_channels = in_channels // self.num_joints
         adjacency = multiscale_adjacency(self.num_joints, edges, num_scales)
         self.graph_convs = nn.ModuleDict({m: MultiScaleGraphConv(joint_channels, channels, adjacency)
@@ -231,6 +232,7 @@ class ConcatSpatialEncoder(nn.Module):
                  graph: str = "ntu"):
         super().__init__()
         self.num_joints, edges, self.centre = _graph(graph)
+        joint_layout(in_channels, self.num_joints)
         joint_channels = in_channels // self.num_joints
         adjacency = multiscale_adjacency(self.num_joints, edges, num_scales)
         self.graph_conv = MultiScaleGraphConv(3 * joint_channels, channels, adjacency)
@@ -270,11 +272,15 @@ class EncoderLayer(nn.Module):
 
 
 def upsample_linear(h: torch.Tensor, mask: torch.Tensor, size: int) -> torch.Tensor:
-    """Linear x2 up-sampling of h [B, D, T'] to [B, D, size] (size <= 2T'), each sequence
-    clamped at its own last real frame (``mask`` [B, 1, T']), so a padded sequence gets the
-    values it gets alone. Without padding this is ``F.interpolate(h, scale_factor=2,
-    mode="linear")`` cut to ``size``."""
-    pos = ((torch.arange(size, device=h.device, dtype=h.dtype) + 0.5) / 2 - 0.5).clamp(min=0)  # [size]
+    """Linear x2 up-sampling of h [B, D, T'] to [B, D, size] (size <= 2T'), the inverse
+    placement of the stride-2 convolution: coarse frame j sits on fine frame 2j (where the
+    convolution centred it), so fine frame 2j takes coarse j and fine frame 2j + 1 the mean
+    of coarse j and j + 1. Each sequence is clamped at its own last real coarse frame
+    (``mask`` [B, 1, T']), so a padded sequence gets the values it gets alone.
+
+    (``F.interpolate(..., align_corners=False)`` would put coarse j at 2j + 0.5: half a
+    fine frame late at every level, 31.5 input frames after six.)"""
+    pos = torch.arange(size, device=h.device) / 2  # [size] coarse position of each fine frame
     left = pos.floor().long()
     frac = (pos - left).to(h.dtype)
     last = (mask[:, 0].sum(-1).long() - 1).clamp(min=0)[:, None]  # [B, 1]

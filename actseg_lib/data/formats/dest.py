@@ -106,15 +106,23 @@ def _csv_path(root: Path, dataset: str, split: str, split_index: int) -> Path:
 
 # --- read -----------------------------------------------------------------------------
 
-def read(root, dataset: str = "synthact", split_index: int = 1, fps: float = 30.0) -> list[Sample]:
+def read(root, dataset: str | None = None, split_index: int = 1, fps: float = 30.0) -> list[Sample]:
     """Samples listed in ``csv/<dataset>/{train,val,test}<split_index>.csv``, in that order.
 
-    Splits whose csv file is absent are skipped (not every DeST dataset has all three); a
-    video listed in two csv files comes back twice, once per split. Each Sample has name =
-    the feature file's stem, features as stored (float32), frame_labels [T] int64,
-    boundaries [T] uint8 and meta["split"].
+    ``dataset`` None: the one folder under ``csv/`` (so ``--data dest:<root>`` works for a
+    root prepared for one dataset); with several, name one. Splits whose csv file is
+    absent are skipped (not every DeST dataset has all three); a video listed in two csv
+    files comes back twice, once per split. Each Sample has name = the feature file's
+    stem, features as stored (float32), frame_labels [T] int64, boundaries [T] uint8 and
+    meta["split"].
     """
     root = Path(root)
+    if dataset is None:
+        folders = sorted(p.name for p in (root / "csv").glob("*") if p.is_dir())
+        if len(folders) != 1:
+            raise FormatError(root / "csv", "one dataset folder (or pass dataset=... to formats.read('dest', ...))",
+                              got=", ".join(folders) if folders else "none")
+        dataset = folders[0]
     csv_paths = {split: _csv_path(root, dataset, split, split_index) for split in SPLITS}
     present = {split: path for split, path in csv_paths.items() if path.is_file()}
     if not present:
