@@ -178,3 +178,17 @@ def test_the_dataset_folder_is_found_when_there_is_one(tmp_path):
     (tmp_path / "csv" / "LARa").mkdir()
     with pytest.raises(FormatError, match="one dataset folder"):
         formats.read("dest", tmp_path)
+
+
+def test_classes_named_by_their_ids_when_the_layout_has_no_names(tmp_path):
+    from actseg_lib.data.prepare import prepare_segmentation
+
+    rng = np.random.default_rng(1)
+    samples = [Sample(name=f"v{i}", features=rng.standard_normal((30, 75)).astype(np.float32),
+                      frame_labels=runs(rng, 30, 4), meta={"split": split})
+               for i, split in enumerate(("train", "train", "val", "test"))]
+    formats.write("dest", samples, tmp_path)
+    data = prepare_segmentation(f"dest:{tmp_path}", progress=False)
+    count = max(int(s.frame_labels.max()) for s in samples) + 1
+    assert data.class_names == tuple(f"class {k}" for k in range(count))
+    assert data.in_channels == 75 and {k: len(v) for k, v in data.splits.items()} == {"train": 2, "val": 1, "test": 1}

@@ -198,8 +198,12 @@ def prepare_segmentation(spec: str, inputs="auto", sample_rate: int = 1, stats=N
         background, ignore = (), ()
     else:
         class_names, background, ignore = _label_setup(first)
-    if not class_names:
-        raise ValueError(f"--data {spec!r}: the samples carry no class_names")
+    if not class_names:  # ids only (DeST's gt_arr): name each class by its id
+        labelled = [s.frame_labels[(s.frame_labels >= 0) & (s.frame_labels != IGNORE_INDEX)] for s in samples]
+        count = max((int(y.max()) + 1 for y in labelled if y.size), default=0)
+        if count == 0:
+            raise ValueError(f"--data {spec!r}: the samples carry no class_names and no labelled frame")
+        class_names = tuple(f"class {k}" for k in range(count))
     inputs = auto_inputs(first) if inputs == "auto" else tuple(inputs)
     event_names = tuple(sorted(first.events)) if "events" in inputs else ()
     splits = split_indices(samples, spec)
