@@ -25,8 +25,10 @@ def _synth(args: argparse.Namespace) -> int:
     from .data.sources import FORMAT_SOURCE, write_synthact
 
     out = write_synthact(args.format, args.out, preset=args.preset, seed=args.seed)
-    print(f"wrote SynthAct {FORMAT_SOURCE[args.format]} ({args.preset}, seed {args.seed}) "
-          f"in the {args.format} format to {out}")
+    print(
+        f"wrote SynthAct {FORMAT_SOURCE[args.format]} ({args.preset}, seed {args.seed}) "
+        f"in the {args.format} format to {out}"
+    )
     return 0
 
 
@@ -38,8 +40,9 @@ def parse_override(text: str) -> tuple[str, str, object]:
     name, sep, raw = text.partition("=")
     section, dot, key = name.partition(".")
     if not sep or not dot or not key:
-        raise argparse.ArgumentTypeError(f"--set {text!r}: expected section.key=value, e.g. train.epochs=5 "
-                                         "(sections: model, train, data, loss)")
+        raise argparse.ArgumentTypeError(
+            f"--set {text!r}: expected section.key=value, e.g. train.epochs=5 (sections: model, train, data, loss)"
+        )
     try:
         value = ast.literal_eval(raw)
     except (ValueError, SyntaxError):
@@ -69,8 +72,16 @@ def _train(args: argparse.Namespace) -> int:
 
     out = args.out or default_out(args.model, args.size, args.data)
     try:
-        results = train_model(args.model, args.data, size=args.size, out_dir=out, resume=args.resume,
-                              overrides=_overrides(args), progress=not args.no_progress, device=args.device)
+        results = train_model(
+            args.model,
+            args.data,
+            size=args.size,
+            out_dir=out,
+            resume=args.resume,
+            overrides=_overrides(args),
+            progress=not args.no_progress,
+            device=args.device,
+        )
         if distributed.current().is_main:
             print(summary_line(results))
             print(f"checkpoints and results.json in {out}")
@@ -82,10 +93,13 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from .engine.run import evaluate_checkpoint, format_metrics
 
-    results = evaluate_checkpoint(args.checkpoint, args.data, split=args.split, progress=not args.no_progress,
-                                  out=args.out, device=args.device)
-    print(f"{results['model']} ({results['size']}) from {args.checkpoint} on {results['data']} "
-          f"[{results['split']}, {results['samples']} samples]: {format_metrics(results['metrics'])}")
+    results = evaluate_checkpoint(
+        args.checkpoint, args.data, split=args.split, progress=not args.no_progress, out=args.out, device=args.device
+    )
+    print(
+        f"{results['model']} ({results['size']}) from {args.checkpoint} on {results['data']} "
+        f"[{results['split']}, {results['samples']} samples]: {format_metrics(results['metrics'])}"
+    )
     if args.out:
         print(f"results in {args.out}")
     return 0
@@ -116,9 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .data.formats import FORMATS  # a dict of names: cheap to import
 
     synth = commands.add_parser(
-        "synth", help="write SynthAct in a real dataset's format",
+        "synth",
+        help="write SynthAct in a real dataset's format",
         description="Generate (or load from the cache) SynthAct and write it in the file "
-                    "layout of a real dataset, so the readers that load the real data can be tried on it.",
+        "layout of a real dataset, so the readers that load the real data can be tried on it.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="formats:\n" + "\n".join(f"  {k:<9} {v}" for k, v in FORMATS.items()),
     )
@@ -128,36 +143,52 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0, help="SynthAct seed (default 0)")
     synth.set_defaults(run=_synth)
 
-    data_help = ("the data: synthact:<clips|packaging|daily>[:<reduced|full>], real:<watch|basic_motions>, "
-                 "or <format>:<path> with a format of `actseg synth --help`")
+    data_help = (
+        "the data: synthact:<clips|packaging|daily>[:<reduced|full>], real:<watch|basic_motions>, "
+        "or <format>:<path> with a format of `actseg synth --help`"
+    )
     train = commands.add_parser(
-        "train", help="train a model and evaluate it on the test split",
+        "train",
+        help="train a model and evaluate it on the test split",
         description="Train a registered model (see `actseg models`) with its reduced or full (paper) "
-                    "configuration. Writes last.pt (every epoch), best.pt (best validation epoch) and "
-                    "results.json (metrics, history, command, versions, device, seed, timings) to --out.",
+        "configuration. Writes last.pt (every epoch), best.pt (best validation epoch) and "
+        "results.json (metrics, history, command, versions, device, seed, timings) to --out.",
         epilog="examples:\n  actseg train ms_tcn --size reduced --data synthact:daily\n"
-               "  actseg train asformer --size full --data mstcn:/data/50salads --set data.sample_rate=2\n"
-               "  torchrun --nproc_per_node 4 -m actseg_lib train asformer --size full --data mstcn:/data/breakfast",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "  actseg train asformer --size full --data mstcn:/data/50salads --set data.sample_rate=2\n"
+        "  torchrun --nproc_per_node 4 -m actseg_lib train asformer --size full --data mstcn:/data/breakfast",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     train.add_argument("model", help="a registered model name (`actseg models`)")
     train.add_argument("--data", required=True, help=data_help)
-    train.add_argument("--size", default="reduced", choices=["reduced", "full"],
-                       help="reduced: minutes on a CPU; full: the paper's configuration (GPU)")
+    train.add_argument(
+        "--size",
+        default="reduced",
+        choices=["reduced", "full"],
+        help="reduced: minutes on a CPU; full: the paper's configuration (GPU)",
+    )
     train.add_argument("--out", help="run folder (default runs/<model>-<size>-<data>)")
     train.add_argument("--resume", action="store_true", help="continue from --out/last.pt if it exists")
     train.add_argument("--epochs", type=int, help="override the number of epochs")
     train.add_argument("--batch-size", type=int, help="override the batch size (per process)")
     train.add_argument("--lr", type=float, help="override the learning rate")
     train.add_argument("--seed", type=int, help="override the seed")
-    train.add_argument("--set", action="append", type=parse_override, metavar="SECTION.KEY=VALUE",
-                       help="override any configuration value, e.g. --set model.num_layers=6 (repeatable)")
+    train.add_argument(
+        "--set",
+        action="append",
+        type=parse_override,
+        metavar="SECTION.KEY=VALUE",
+        help="override any configuration value, e.g. --set model.num_layers=6 (repeatable)",
+    )
     train.add_argument("--device", help="cpu, cuda or cuda:N (default: the GPU if there is one)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.set_defaults(run=_train)
 
-    evaluate = commands.add_parser("evaluate", help="score a checkpoint on a data split",
-                                   description="Evaluate a best.pt or last.pt written by `actseg train`, with "
-                                               "the inputs and normalisation it was trained with.")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score a checkpoint on a data split",
+        description="Evaluate a best.pt or last.pt written by `actseg train`, with "
+        "the inputs and normalisation it was trained with.",
+    )
     evaluate.add_argument("checkpoint", help="path to best.pt or last.pt")
     evaluate.add_argument("--data", help=data_help + " (default: the data it was trained on)")
     evaluate.add_argument("--split", default="test", choices=["train", "val", "test"], help="default test")

@@ -35,8 +35,13 @@ def smoothing_loss(logits: torch.Tensor, mask: torch.Tensor | None = None, clamp
     return (sq * pair).sum() / count.clamp(min=1.0)
 
 
-def segmentation_loss(stage_logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None,
-                      smoothing_weight: float = 0.15, smoothing_clamp: float = 16.0) -> tuple[torch.Tensor, dict]:
+def segmentation_loss(
+    stage_logits: torch.Tensor,
+    labels: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    smoothing_weight: float = 0.15,
+    smoothing_clamp: float = 16.0,
+) -> tuple[torch.Tensor, dict]:
     """Cross-entropy plus weighted smoothing, summed over stages.
 
     ``stage_logits`` [S, B, K, T] (or [B, K, T] for one stage); ``labels`` [B, T] with

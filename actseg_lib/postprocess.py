@@ -30,16 +30,19 @@ def boundary_peaks(boundary_prob: np.ndarray, threshold: float = 0.5, min_distan
     return peaks - 1
 
 
-def asrf_smoothing(frame_labels: np.ndarray, boundary_prob: np.ndarray, threshold: float = 0.5,
-                   min_distance: int = 1) -> np.ndarray:
+def asrf_smoothing(
+    frame_labels: np.ndarray, boundary_prob: np.ndarray, threshold: float = 0.5, min_distance: int = 1
+) -> np.ndarray:
     """``frame_labels`` [T] (per-frame predictions) relabelled so that every stretch between
     two consecutive kept boundaries (:func:`boundary_peaks`; the video's start and end
     bound the first and the last stretch) carries one label: the most frequent prediction
     in it (ties: the smallest id)."""
     labels = np.asarray(frame_labels)
     if labels.ndim != 1 or len(labels) != len(boundary_prob):
-        raise ValueError(f"frame_labels {labels.shape} and boundary_prob {np.shape(boundary_prob)}: expected two "
-                         f"[T] vectors of the same length")
+        raise ValueError(
+            f"frame_labels {labels.shape} and boundary_prob {np.shape(boundary_prob)}: expected two "
+            f"[T] vectors of the same length"
+        )
     if labels.size and labels.min() < 0:
         raise ValueError("frame_labels: expected class ids >= 0")
     starts = np.union1d([0], boundary_peaks(boundary_prob, threshold, min_distance))

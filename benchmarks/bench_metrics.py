@@ -65,19 +65,24 @@ def main() -> int:
         start = time.perf_counter()
         slow = loop_segmentation_scores([pred], [true])
         loop_s = time.perf_counter() - start  # one run: the loop is the slow side
-        vec_s = best_time(lambda: segmentation_scores([pred], [true]))
-        rows.append({
-            "frames": num_frames,
-            "true_segments": int(np.count_nonzero(np.diff(true)) + 1),
-            "pred_segments": int(np.count_nonzero(np.diff(pred)) + 1),
-            "loop_s": loop_s,
-            "vectorised_s": vec_s,
-            "speedup": loop_s / vec_s,
-            "identical": fast == slow,
-            "scores": fast,
-        })
-        print(f"{num_frames:>7} frames: loop {loop_s:8.3f} s, vectorised {vec_s * 1e3:8.2f} ms, "
-              f"x{loop_s / vec_s:7.1f}, identical={fast == slow}", flush=True)
+        vec_s = best_time(lambda pred=pred, true=true: segmentation_scores([pred], [true]))
+        rows.append(
+            {
+                "frames": num_frames,
+                "true_segments": int(np.count_nonzero(np.diff(true)) + 1),
+                "pred_segments": int(np.count_nonzero(np.diff(pred)) + 1),
+                "loop_s": loop_s,
+                "vectorised_s": vec_s,
+                "speedup": loop_s / vec_s,
+                "identical": fast == slow,
+                "scores": fast,
+            }
+        )
+        print(
+            f"{num_frames:>7} frames: loop {loop_s:8.3f} s, vectorised {vec_s * 1e3:8.2f} ms, "
+            f"x{loop_s / vec_s:7.1f}, identical={fast == slow}",
+            flush=True,
+        )
 
     result = {
         "command": "python benchmarks/bench_metrics.py",
@@ -106,8 +111,10 @@ def main() -> int:
 
     last = rows[-1]
     ok = all(r["identical"] for r in rows) and last["speedup"] >= TARGET_SPEEDUP
-    print(f"target: >= {TARGET_SPEEDUP:.0f}x at {last['frames']:,} frames with identical results: "
-          f"{'met' if ok else 'NOT met'}")
+    print(
+        f"target: >= {TARGET_SPEEDUP:.0f}x at {last['frames']:,} frames with identical results: "
+        f"{'met' if ok else 'NOT met'}"
+    )
     return 0 if ok else 1
 
 

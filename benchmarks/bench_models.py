@@ -64,9 +64,14 @@ ATTN_LENGTHS = (2500, 5000, 10_000, 20_000)
 ATTN_WINDOW, ATTN_HEADS, ATTN_DIM = 512, 1, 32
 # how many steps per size: (warm-up, timed); full steps take seconds each on 2 cores
 STEPS = {"reduced": (3, 15), "full": (1, 5)}
-QUICK = dict(train_length={"reduced": 300, "full": 300}, steps={"reduced": (1, 2), "full": (1, 2)},
-             long_length=1000, attn_lengths=(1000, 2000), sizes=("reduced",))
-MiB = 2 ** 20
+QUICK = dict(
+    train_length={"reduced": 300, "full": 300},
+    steps={"reduced": (1, 2), "full": (1, 2)},
+    long_length=1000,
+    attn_lengths=(1000, 2000),
+    sizes=("reduced",),
+)
+MiB = 2**20
 MIN_WATCH_S = 0.25  # CPU use from /proc counts 10 ms ticks: below this it says nothing
 FORWARD_REPEATS = 3  # forward-only timings: the fastest of this many runs (memory: the first)
 # a forward on this many frames runs before each memory baseline: one-time library set-up
@@ -77,6 +82,7 @@ WARMUP_LENGTH = 64
 # ----------------------------------------------------------------------------------------
 # measuring inside a worker process
 # ----------------------------------------------------------------------------------------
+
 
 def _status_kib(field: str) -> int:
     with open("/proc/self/status") as f:
@@ -148,8 +154,9 @@ def _profiler_peak(fn) -> int:
 
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
-    events = sorted((e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"),
-                    key=lambda e: e.start_ns())
+    events = sorted(
+        (e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"), key=lambda e: e.start_ns()
+    )
     level = peak = 0
     for e in events:
         if str(e.device_type()).endswith("CPU"):
@@ -248,9 +255,12 @@ def worker_train(spec: dict) -> dict:
         segmentation_loss(model(x[:, :n], mask[:, :n]), labels[:, :n], mask[:, :n], **loss_kw)[0].backward()
     opt.zero_grad(set_to_none=True)
 
-    out = {"params": count_parameters(model), "threads": torch.get_num_threads(),
-           "input_mb": x.numel() * x.element_size() / MiB,
-           **measure_steps(step, device, spec["warmup"], spec["steps"])}
+    out = {
+        "params": count_parameters(model),
+        "threads": torch.get_num_threads(),
+        "input_mb": x.numel() * x.element_size() / MiB,
+        **measure_steps(step, device, spec["warmup"], spec["steps"]),
+    }
     if device != "cuda" and spec.get("profile"):
         opt.zero_grad(set_to_none=True)
         out["profiler_peak_mb"] = _profiler_peak(step) / MiB
@@ -275,11 +285,19 @@ def worker_forward(spec: dict) -> dict:
     with torch.no_grad():
         logits, times, peak, cpu = _timed_runs(lambda: model(x, mask), rss)
         profiler_peak = _profiler_peak(lambda: model(x, mask))
-    return {"wall_s": min(times), "wall_s_all": times, "peak_rss_mb": peak / MiB, "rss_method": rss.method,
-            "profiler_peak_mb": profiler_peak / MiB,
-            "finite": bool(torch.isfinite(logits).all()), "out_shape": list(logits.shape),
-            "input_mb": x.numel() * x.element_size() / MiB, "threads": torch.get_num_threads(),
-            "own_cores": cpu.own_cores, "other_cores": cpu.other_cores}
+    return {
+        "wall_s": min(times),
+        "wall_s_all": times,
+        "peak_rss_mb": peak / MiB,
+        "rss_method": rss.method,
+        "profiler_peak_mb": profiler_peak / MiB,
+        "finite": bool(torch.isfinite(logits).all()),
+        "out_shape": list(logits.shape),
+        "input_mb": x.numel() * x.element_size() / MiB,
+        "threads": torch.get_num_threads(),
+        "own_cores": cpu.own_cores,
+        "other_cores": cpu.other_cores,
+    }
 
 
 def worker_attention(spec: dict) -> dict:
@@ -300,10 +318,17 @@ def worker_attention(spec: dict) -> dict:
     with torch.no_grad():
         out, times, peak, cpu = _timed_runs(lambda: fn(q, k, v, ATTN_WINDOW, key_mask=key_mask), rss)
         profiler_peak = _profiler_peak(lambda: fn(q, k, v, ATTN_WINDOW, key_mask=key_mask))
-    return {"wall_s": min(times), "wall_s_all": times, "peak_rss_mb": peak / MiB, "rss_method": rss.method,
-            "profiler_peak_mb": profiler_peak / MiB,
-            "finite": bool(torch.isfinite(out).all()), "threads": torch.get_num_threads(),
-            "own_cores": cpu.own_cores, "other_cores": cpu.other_cores}
+    return {
+        "wall_s": min(times),
+        "wall_s_all": times,
+        "peak_rss_mb": peak / MiB,
+        "rss_method": rss.method,
+        "profiler_peak_mb": profiler_peak / MiB,
+        "finite": bool(torch.isfinite(out).all()),
+        "threads": torch.get_num_threads(),
+        "own_cores": cpu.own_cores,
+        "other_cores": cpu.other_cores,
+    }
 
 
 def worker_conv_in(spec: dict) -> dict:
@@ -323,20 +348,27 @@ def worker_conv_in(spec: dict) -> dict:
     with torch.no_grad():
         _, times, peak, cpu = _timed_runs(lambda: conv(x.transpose(1, 2)), rss)
         profiler_peak = _profiler_peak(lambda: conv(x.transpose(1, 2)))
-    return {"wall_s": min(times), "wall_s_all": times, "peak_rss_mb": peak / MiB, "rss_method": rss.method,
-            "profiler_peak_mb": profiler_peak / MiB,
-            "layer": f"Conv1d({config['in_channels']}, {config['num_f_maps']}, 1)",
-            "input_mb": x.numel() * x.element_size() / MiB, "threads": torch.get_num_threads(),
-            "own_cores": cpu.own_cores, "other_cores": cpu.other_cores}
+    return {
+        "wall_s": min(times),
+        "wall_s_all": times,
+        "peak_rss_mb": peak / MiB,
+        "rss_method": rss.method,
+        "profiler_peak_mb": profiler_peak / MiB,
+        "layer": f"Conv1d({config['in_channels']}, {config['num_f_maps']}, 1)",
+        "input_mb": x.numel() * x.element_size() / MiB,
+        "threads": torch.get_num_threads(),
+        "own_cores": cpu.own_cores,
+        "other_cores": cpu.other_cores,
+    }
 
 
-WORKERS = {"train": worker_train, "forward": worker_forward, "attention": worker_attention,
-           "conv_in": worker_conv_in}
+WORKERS = {"train": worker_train, "forward": worker_forward, "attention": worker_attention, "conv_in": worker_conv_in}
 
 
 # ----------------------------------------------------------------------------------------
 # the driver
 # ----------------------------------------------------------------------------------------
+
 
 def other_busy_cores(seconds: float = 0.5) -> float:
     """Cores kept busy over ``seconds`` (the driver itself sleeps meanwhile)."""
@@ -351,12 +383,14 @@ def wait_for_quiet(limit: float, max_wait: float) -> dict:
     start = time.monotonic()
     busy = other_busy_cores()
     while busy > limit and time.monotonic() - start < max_wait:
-        print(f"    waiting: other processes keep {busy:.2f} cores busy (load {os.getloadavg()[0]:.2f})",
-              flush=True)
+        print(f"    waiting: other processes keep {busy:.2f} cores busy (load {os.getloadavg()[0]:.2f})", flush=True)
         time.sleep(10)
         busy = other_busy_cores()
-    return {"busy_before": round(busy, 2), "load_before": [round(v, 2) for v in os.getloadavg()],
-            "waited_s": round(time.monotonic() - start, 1)}
+    return {
+        "busy_before": round(busy, 2),
+        "load_before": [round(v, 2) for v in os.getloadavg()],
+        "waited_s": round(time.monotonic() - start, 1),
+    }
 
 
 def run_worker(spec: dict, args) -> dict:
@@ -364,13 +398,18 @@ def run_worker(spec: dict, args) -> dict:
     for attempt in range(1 if args.quick else 3):
         quiet = wait_for_quiet(args.busy_limit, args.max_wait)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
-                              capture_output=True, text=True, env=env, timeout=args.worker_timeout)
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=args.worker_timeout,
+        )
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if proc.returncode != 0 or not lines:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
             return {**spec, **quiet, "error": f"exit {proc.returncode}: " + " | ".join(tail)}
-        result = {**spec, **json.loads(lines[-1][len("RESULT "):]), **quiet, "attempt": attempt + 1}
+        result = {**spec, **json.loads(lines[-1][len("RESULT ") :]), **quiet, "attempt": attempt + 1}
         if (result.get("other_cores") or 0.0) <= args.busy_limit:
             break
         print(f"    contended (other processes used {result['other_cores']:.2f} cores); repeating", flush=True)
@@ -411,7 +450,7 @@ def machine_info() -> dict:
         "logical_cores": os.cpu_count(),
         "affinity_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "torch_threads": torch.get_num_threads(),
-        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -449,24 +488,51 @@ def run_all(args) -> dict:
     for size in sizes:
         for name in MODELS:
             warmup, n = steps[size]
-            spec = dict(kind="train", model=name, size=size, T=train_length[size], warmup=warmup, steps=n,
-                        device="cpu", profile=True)
+            spec = dict(
+                kind="train",
+                model=name,
+                size=size,
+                T=train_length[size],
+                warmup=warmup,
+                steps=n,
+                device="cpu",
+                profile=True,
+            )
             r = run_worker(spec, args)
             result["train"].append(r)
-            print(f"  {name:8} {size:7} T={spec['T']:>5}: " + (r.get("error") or
-                  f"{r['params']:>9,} params, step {r['step_s'] * 1e3:8.1f} ms, peak RSS +{r['peak_rss_mb']:7.1f} MB, "
-                  f"profiler peak {r['profiler_peak_mb']:7.1f} MB, others {fmt(r['other_cores'], '.2f')} cores"), flush=True)
+            print(
+                f"  {name:8} {size:7} T={spec['T']:>5}: "
+                + (
+                    r.get("error")
+                    or f"{r['params']:>9,} params, step {r['step_s'] * 1e3:8.1f} ms, peak RSS +{r['peak_rss_mb']:7.1f} MB, "
+                    f"profiler peak {r['profiler_peak_mb']:7.1f} MB, others {fmt(r['other_cores'], '.2f')} cores"
+                ),
+                flush=True,
+            )
     if torch.cuda.is_available():
         for size in sizes:
             for name in MODELS:
                 for amp in (None, "bf16"):
-                    spec = dict(kind="train", model=name, size=size, T=train_length[size], warmup=3, steps=10,
-                                device="cuda", amp=amp)
+                    spec = dict(
+                        kind="train",
+                        model=name,
+                        size=size,
+                        T=train_length[size],
+                        warmup=3,
+                        steps=10,
+                        device="cuda",
+                        amp=amp,
+                    )
                     r = run_worker(spec, args)
                     result["train_gpu"].append(r)
-                    print(f"  cuda {amp or 'fp32':4} {name:8} {size:7}: " + (r.get("error") or
-                          f"step {r['step_s'] * 1e3:7.2f} ms, peak allocated +{r['peak_alloc_mb']:8.1f} MB"),
-                          flush=True)
+                    print(
+                        f"  cuda {amp or 'fp32':4} {name:8} {size:7}: "
+                        + (
+                            r.get("error")
+                            or f"step {r['step_s'] * 1e3:7.2f} ms, peak allocated +{r['peak_alloc_mb']:8.1f} MB"
+                        ),
+                        flush=True,
+                    )
     else:
         print("  (no CUDA: GPU measurements skipped)", flush=True)
 
@@ -475,12 +541,18 @@ def run_all(args) -> dict:
         for name in MODELS:
             r = run_worker(dict(kind="forward", model=name, size=size, T=long_length), args)
             result["long_forward"].append(r)
-            print(f"  {name:8} {size:7}: " + (r.get("error") or
-                  f"{r['wall_s']:7.2f} s, peak RSS +{r['peak_rss_mb']:8.1f} MB"), flush=True)
+            print(
+                f"  {name:8} {size:7}: "
+                + (r.get("error") or f"{r['wall_s']:7.2f} s, peak RSS +{r['peak_rss_mb']:8.1f} MB"),
+                flush=True,
+            )
         r = run_worker(dict(kind="conv_in", model="first layer alone", size=size, T=long_length), args)
         result["long_forward"].append(r)
-        print(f"  first layer alone {size:7}: " + (r.get("error") or
-              f"{r['layer']}, {r['wall_s']:7.2f} s, peak RSS +{r['peak_rss_mb']:8.1f} MB"), flush=True)
+        print(
+            f"  first layer alone {size:7}: "
+            + (r.get("error") or f"{r['layer']}, {r['wall_s']:7.2f} s, peak RSS +{r['peak_rss_mb']:8.1f} MB"),
+            flush=True,
+        )
 
     print(f"3. attention memory vs length (window {ATTN_WINDOW}, H={ATTN_HEADS}, D={ATTN_DIM})", flush=True)
     for T in attn_lengths:
@@ -489,27 +561,37 @@ def run_all(args) -> dict:
             if impl == "dense":
                 need, avail = dense_estimate_bytes(T), mem_available()
                 if T > args.max_dense or need > 0.7 * avail:
-                    why = (f"T > --max-dense {args.max_dense}" if T > args.max_dense else
-                           f"estimated {need / 2 ** 30:.1f} GB > 70% of the {avail / 2 ** 30:.1f} GB available")
+                    why = (
+                        f"T > --max-dense {args.max_dense}"
+                        if T > args.max_dense
+                        else f"estimated {need / 2**30:.1f} GB > 70% of the {avail / 2**30:.1f} GB available"
+                    )
                     result["attention"].append({**spec, "skipped": why})
                     print(f"  {impl:8} T={T:>6}: skipped ({why})", flush=True)
                     continue
             r = run_worker(spec, args)
             result["attention"].append(r)
-            print(f"  {impl:8} T={T:>6}: " + (r.get("error") or
-                  f"peak RSS +{r['peak_rss_mb']:8.1f} MB, {r['wall_s']:.3f} s"), flush=True)
+            print(
+                f"  {impl:8} T={T:>6}: "
+                + (r.get("error") or f"peak RSS +{r['peak_rss_mb']:8.1f} MB, {r['wall_s']:.3f} s"),
+                flush=True,
+            )
     print("   ASFormer (reduced) forward vs length", flush=True)
     for T in attn_lengths:
         r = run_worker(dict(kind="forward", model="asformer", size="reduced", T=T), args)
         result["asformer_length"].append(r)
-        print(f"  asformer reduced T={T:>6}: " + (r.get("error") or
-              f"peak RSS +{r['peak_rss_mb']:8.1f} MB, {r['wall_s']:.2f} s"), flush=True)
+        print(
+            f"  asformer reduced T={T:>6}: "
+            + (r.get("error") or f"peak RSS +{r['peak_rss_mb']:8.1f} MB, {r['wall_s']:.2f} s"),
+            flush=True,
+        )
     return result
 
 
 # ----------------------------------------------------------------------------------------
 # the report
 # ----------------------------------------------------------------------------------------
+
 
 def fmt(v, spec=".1f", missing="-"):
     return missing if v is None else format(v, spec)
@@ -539,20 +621,26 @@ def render_markdown(res: dict) -> str:
         loads = [r["load_before"][0] for r in rows]
         busy = [r["busy_before"] for r in rows]
         others = [r["other_cores"] for r in rows if r.get("other_cores") is not None] or [0.0]
-        lines += [f"CPU contention: the 1-minute load average before each configuration was {min(loads):.2f}-"
-                  f"{max(loads):.2f} (it counts this script's own previous configuration and other "
-                  "processes' short bursts, so the script decides by sampling `/proc/stat` instead); other "
-                  f"processes kept {min(busy):.2f}-{max(busy):.2f} cores busy just before each "
-                  f"configuration and {min(others):.2f}-{max(others):.2f} cores during the measurements; "
-                  f"{sum(r.get('attempt', 1) > 1 for r in rows)} configuration(s) were repeated because they "
-                  f"were contended, {sum(bool(r.get('contended')) for r in rows)} remain marked contended.", ""]
+        lines += [
+            f"CPU contention: the 1-minute load average before each configuration was {min(loads):.2f}-"
+            f"{max(loads):.2f} (it counts this script's own previous configuration and other "
+            "processes' short bursts, so the script decides by sampling `/proc/stat` instead); other "
+            f"processes kept {min(busy):.2f}-{max(busy):.2f} cores busy just before each "
+            f"configuration and {min(others):.2f}-{max(others):.2f} cores during the measurements; "
+            f"{sum(r.get('attempt', 1) > 1 for r in rows)} configuration(s) were repeated because they "
+            f"were contended, {sum(bool(r.get('contended')) for r in rows)} remain marked contended.",
+            "",
+        ]
     if res.get("quick"):
         lines += ["**Quick smoke run**: short sequences and few steps; not the committed numbers.", ""]
 
-    lines += ["## 1. Training step on the CPU (forward + loss + backward + Adam, batch 1)", "",
-              "| model | size | parameters | T | step, median (ms) | min-max (ms) | steps | peak RSS + (MB) "
-              "| profiler peak alloc (MB) | threads | others (cores) |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "## 1. Training step on the CPU (forward + loss + backward + Adam, batch 1)",
+        "",
+        "| model | size | parameters | T | step, median (ms) | min-max (ms) | steps | peak RSS + (MB) "
+        "| profiler peak alloc (MB) | threads | others (cores) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in res["train"]:
         if "error" in r:
             lines.append(f"| {r['model']} | {r['size']} | - | {r['T']:,} | error: {r['error']} |")
@@ -561,76 +649,118 @@ def render_markdown(res: dict) -> str:
             f"| {r['model']} | {r['size']} | {r['params']:,} | {r['T']:,} | {r['step_s'] * 1e3:,.0f} "
             f"| {min(r['step_s_all']) * 1e3:,.0f}-{max(r['step_s_all']) * 1e3:,.0f} | {r['steps']} (+{r['warmup']}) "
             f"| {r['peak_rss_mb']:,.0f} | {fmt(r.get('profiler_peak_mb'), ',.0f')} | {r['threads']} "
-            f"| {fmt(r['other_cores'], '.2f')} |")
-    lines += ["", "The profiler column is the peak of tensor memory allocated during one further step "
-              "(torch.profiler, `profile_memory=True`), above what was allocated when it began "
-              "(parameters and Adam state); RSS also counts the allocator's and libraries' own memory.", ""]
+            f"| {fmt(r['other_cores'], '.2f')} |"
+        )
+    lines += [
+        "",
+        "The profiler column is the peak of tensor memory allocated during one further step "
+        "(torch.profiler, `profile_memory=True`), above what was allocated when it began "
+        "(parameters and Adam state); RSS also counts the allocator's and libraries' own memory.",
+        "",
+    ]
 
     if res["train_gpu"]:
-        lines += ["### On the GPU", "", "| model | size | T | precision | step, median (ms) | peak allocated + (MB) |",
-                  "|---|---|---:|---|---:|---:|"]
+        lines += [
+            "### On the GPU",
+            "",
+            "| model | size | T | precision | step, median (ms) | peak allocated + (MB) |",
+            "|---|---|---:|---|---:|---:|",
+        ]
         for r in res["train_gpu"]:
             if "error" in r:
-                lines.append(f"| {r['model']} | {r['size']} | {r['T']:,} | {r.get('amp') or 'fp32'} | error: {r['error']} |")
+                lines.append(
+                    f"| {r['model']} | {r['size']} | {r['T']:,} | {r.get('amp') or 'fp32'} | error: {r['error']} |"
+                )
                 continue
-            lines.append(f"| {r['model']} | {r['size']} | {r['T']:,} | {'bf16 autocast' if r.get('amp') else 'fp32'} "
-                         f"| {r['step_s'] * 1e3:.2f} | {r['peak_alloc_mb']:,.1f} |")
+            lines.append(
+                f"| {r['model']} | {r['size']} | {r['T']:,} | {'bf16 autocast' if r.get('amp') else 'fp32'} "
+                f"| {r['step_s'] * 1e3:.2f} | {r['peak_alloc_mb']:,.1f} |"
+            )
         lines.append("")
     else:
-        lines += ["No CUDA device on this machine: the GPU measurements (fp32 and bf16 autocast, "
-                  "`torch.cuda.max_memory_allocated`) were skipped.", ""]
+        lines += [
+            "No CUDA device on this machine: the GPU measurements (fp32 and bf16 autocast, "
+            "`torch.cuda.max_memory_allocated`) were skipped.",
+            "",
+        ]
 
     lf = res["long_forward"]
     if lf:
         T = lf[0]["T"]
-        lines += [f"## 2. A {T:,}-frame forward pass on the CPU (eval, no_grad, batch 1)", "",
-                  "| model | size | wall (s) | peak RSS + (MB) | profiler peak alloc (MB) | input (MB) "
-                  "| RSS KB per frame | others (cores) |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"## 2. A {T:,}-frame forward pass on the CPU (eval, no_grad, batch 1)",
+            "",
+            "| model | size | wall (s) | peak RSS + (MB) | profiler peak alloc (MB) | input (MB) "
+            "| RSS KB per frame | others (cores) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in lf:
             if "error" in r:
                 lines.append(f"| {r['model']} | {r['size']} | error: {r['error']} |")
                 continue
             model = f"first layer alone: `{r['layer']}`" if r["kind"] == "conv_in" else r["model"]
-            lines.append(f"| {model} | {r['size']} | {r['wall_s']:.2f} | {r['peak_rss_mb']:,.0f} "
-                         f"| {fmt(r.get('profiler_peak_mb'), ',.0f')} | {r['input_mb']:,.0f} | {r['peak_rss_mb'] * 1024 / r['T']:.1f} | {fmt(r['other_cores'], '.2f')} |")
-        lines += ["", "None ran out of memory. The 'first layer alone' rows run only the models' first 1x1 "
-                  "convolution on the transposed `[B, C, T]` view of the input: where a model's peak is no "
-                  "higher than its first layer's, the peak comes from that convolution's copies of the input, "
-                  "not from the model's activations.", ""]
+            lines.append(
+                f"| {model} | {r['size']} | {r['wall_s']:.2f} | {r['peak_rss_mb']:,.0f} "
+                f"| {fmt(r.get('profiler_peak_mb'), ',.0f')} | {r['input_mb']:,.0f} | {r['peak_rss_mb'] * 1024 / r['T']:.1f} | {fmt(r['other_cores'], '.2f')} |"
+            )
+        lines += [
+            "",
+            "None ran out of memory. The 'first layer alone' rows run only the models' first 1x1 "
+            "convolution on the transposed `[B, C, T]` view of the input: where a model's peak is no "
+            "higher than its first layer's, the peak comes from that convolution's copies of the input, "
+            "not from the model's activations.",
+            "",
+        ]
 
-    lines += ["## 3. Memory against length", "",
-              f"### Attention alone: window {ATTN_WINDOW}, {ATTN_HEADS} head, {ATTN_DIM} channels, no_grad", "",
-              "| T | windowed: peak RSS + (MB) | bytes per frame | x previous T | time (s) "
-              "| dense: peak RSS + (MB) | bytes per frame² | x previous T | time (s) | dense / windowed |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "## 3. Memory against length",
+        "",
+        f"### Attention alone: window {ATTN_WINDOW}, {ATTN_HEADS} head, {ATTN_DIM} channels, no_grad",
+        "",
+        "| T | windowed: peak RSS + (MB) | bytes per frame | x previous T | time (s) "
+        "| dense: peak RSS + (MB) | bytes per frame² | x previous T | time (s) | dense / windowed |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     by = {(r["impl"], r["T"]): r for r in res["attention"]}
     prev_w = prev_d = None
     for T in sorted({r["T"] for r in res["attention"]}):
         w, d = by.get(("windowed", T), {}), by.get(("dense", T), {})
         wm, dm = w.get("peak_rss_mb"), d.get("peak_rss_mb")
-        dense_cells = (f"{dm:,.0f} | {dm * MiB / T ** 2:.1f} | {fmt(prev_d and dm / prev_d, '.2f')} "
-                       f"| {d['wall_s']:.2f} | {dm / wm:.0f}x" if dm and wm else
-                       f"{d.get('skipped') or d.get('error') or '-'} | - | - | - | -")
-        lines.append(f"| {T:,} | {fmt(wm, ',.1f')} | {fmt(wm and wm * MiB / T, ',.0f')} "
-                     f"| {fmt(prev_w and wm and wm / prev_w, '.2f')} | {fmt(w.get('wall_s'), '.3f')} | {dense_cells} |")
+        dense_cells = (
+            f"{dm:,.0f} | {dm * MiB / T**2:.1f} | {fmt(prev_d and dm / prev_d, '.2f')} "
+            f"| {d['wall_s']:.2f} | {dm / wm:.0f}x"
+            if dm and wm
+            else f"{d.get('skipped') or d.get('error') or '-'} | - | - | - | -"
+        )
+        lines.append(
+            f"| {T:,} | {fmt(wm, ',.1f')} | {fmt(wm and wm * MiB / T, ',.0f')} "
+            f"| {fmt(prev_w and wm and wm / prev_w, '.2f')} | {fmt(w.get('wall_s'), '.3f')} | {dense_cells} |"
+        )
         prev_w, prev_d = wm, dm
     fits = res.get("fits", {})
     lines.append("")
     if "windowed" in fits:
         a, b, r2 = fits["windowed"]
-        lines.append(f"Windowed, least squares over T: peak = {a / MiB:.1f} MB + {b:,.0f} bytes x T (R² = {r2:.4f}): "
-                     "linear in T, and the bytes per frame stay roughly constant.")
+        lines.append(
+            f"Windowed, least squares over T: peak = {a / MiB:.1f} MB + {b:,.0f} bytes x T (R² = {r2:.4f}): "
+            "linear in T, and the bytes per frame stay roughly constant."
+        )
     if "dense" in fits:
         a, c, r2 = fits["dense"]
-        lines.append(f"Dense: peak = {a / MiB:.1f} MB + {c:.1f} bytes x T² (R² = {r2:.4f}): quadratic in T; "
-                     "doubling T multiplies its memory by about 4. At about 16 bytes per (query, key) pair its "
-                     "peak is `band_mask`'s int64 distance matrix and its absolute value, alive together, "
-                     "rather than the float32 scores (4 bytes per pair).")
-    lines += ["", "### ASFormer (reduced) forward pass against length (eval, no_grad)", "",
-              "| T | peak RSS + (MB) | bytes per frame | bytes per added frame | profiler peak alloc (MB) "
-              "| bytes per frame | wall (s) |",
-              "|---:|---:|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"Dense: peak = {a / MiB:.1f} MB + {c:.1f} bytes x T² (R² = {r2:.4f}): quadratic in T; "
+            "doubling T multiplies its memory by about 4. At about 16 bytes per (query, key) pair its "
+            "peak is `band_mask`'s int64 distance matrix and its absolute value, alive together, "
+            "rather than the float32 scores (4 bytes per pair)."
+        )
+    lines += [
+        "",
+        "### ASFormer (reduced) forward pass against length (eval, no_grad)",
+        "",
+        "| T | peak RSS + (MB) | bytes per frame | bytes per added frame | profiler peak alloc (MB) "
+        "| bytes per frame | wall (s) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     prev = None
     for r in res["asformer_length"]:
         if "error" in r:
@@ -638,20 +768,27 @@ def render_markdown(res: dict) -> str:
             continue
         added = (r["peak_rss_mb"] - prev["peak_rss_mb"]) * MiB / (r["T"] - prev["T"]) if prev else None
         pp = r.get("profiler_peak_mb")
-        lines.append(f"| {r['T']:,} | {r['peak_rss_mb']:,.1f} | {r['peak_rss_mb'] * MiB / r['T']:,.0f} "
-                     f"| {fmt(added, ',.0f')} | {fmt(pp, ',.1f')} | {fmt(pp and pp * MiB / r['T'], ',.0f')} "
-                     f"| {r['wall_s']:.2f} |")
+        lines.append(
+            f"| {r['T']:,} | {r['peak_rss_mb']:,.1f} | {r['peak_rss_mb'] * MiB / r['T']:,.0f} "
+            f"| {fmt(added, ',.0f')} | {fmt(pp, ',.1f')} | {fmt(pp and pp * MiB / r['T'], ',.0f')} "
+            f"| {r['wall_s']:.2f} |"
+        )
         prev = r
     if "asformer" in fits:
         a, b, r2 = fits["asformer"]
-        lines += ["", f"Least squares on RSS: peak = {a / MiB:.1f} MB + {b:,.0f} bytes x T (R² = {r2:.4f}): "
-                  "linear in T, with a fixed part (allocator and thread-local scratch) that makes the bytes per "
-                  "frame fall at short lengths, and a few MB of allocator noise between runs."]
+        lines += [
+            "",
+            f"Least squares on RSS: peak = {a / MiB:.1f} MB + {b:,.0f} bytes x T (R² = {r2:.4f}): "
+            "linear in T, with a fixed part (allocator and thread-local scratch) that makes the bytes per "
+            "frame fall at short lengths, and a few MB of allocator noise between runs.",
+        ]
     if "asformer_profiler" in fits:
         a, b, r2 = fits["asformer_profiler"]
-        lines.append(f"Least squares on the tensors' peak (profiler, no allocator noise): {a / MiB:.2f} MB + "
-                     f"{b:,.0f} bytes x T (R² = {r2:.4f}). No term grows faster than T: the reduced "
-                     "model's windows are at most 32 frames.")
+        lines.append(
+            f"Least squares on the tensors' peak (profiler, no allocator noise): {a / MiB:.2f} MB + "
+            f"{b:,.0f} bytes x T (R² = {r2:.4f}). No term grows faster than T: the reduced "
+            "model's windows are at most 32 frames."
+        )
     lines.append("")
     return "\n".join(lines)
 
@@ -659,14 +796,27 @@ def render_markdown(res: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a fast smoke run (short sequences, few steps)")
-    parser.add_argument("--out", help="write OUT.json and OUT.md (default: benchmarks/bench_models, "
-                                      "or the temporary directory with --quick)")
-    parser.add_argument("--max-dense", type=int, default=20_000,
-                        help="longest sequence for the quadratic dense attention (default 20000)")
-    parser.add_argument("--busy-limit", type=float, default=0.5,
-                        help="wait while other processes keep more cores than this busy (default 0.5)")
-    parser.add_argument("--max-wait", type=float,
-                        help="longest wait for a quiet CPU before each configuration, seconds (default 900; 20 with --quick)")
+    parser.add_argument(
+        "--out",
+        help="write OUT.json and OUT.md (default: benchmarks/bench_models, or the temporary directory with --quick)",
+    )
+    parser.add_argument(
+        "--max-dense",
+        type=int,
+        default=20_000,
+        help="longest sequence for the quadratic dense attention (default 20000)",
+    )
+    parser.add_argument(
+        "--busy-limit",
+        type=float,
+        default=0.5,
+        help="wait while other processes keep more cores than this busy (default 0.5)",
+    )
+    parser.add_argument(
+        "--max-wait",
+        type=float,
+        help="longest wait for a quiet CPU before each configuration, seconds (default 900; 20 with --quick)",
+    )
     parser.add_argument("--worker-timeout", type=float, default=600.0, help="seconds per configuration")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -713,10 +863,13 @@ def main(argv=None) -> int:
         "elapsed_s": time.time() - start,
         "machine": machine,
         "rss_method": ", ".join(sorted(rss_methods)) or "-",
-        "settings": {"train_length": (QUICK["train_length"] if args.quick else TRAIN_LENGTH),
-                     "steps_warmup_timed": (QUICK["steps"] if args.quick else STEPS),
-                     "attention": {"window": ATTN_WINDOW, "heads": ATTN_HEADS, "dim": ATTN_DIM},
-                     "max_dense": args.max_dense, "busy_limit": args.busy_limit},
+        "settings": {
+            "train_length": (QUICK["train_length"] if args.quick else TRAIN_LENGTH),
+            "steps_warmup_timed": (QUICK["steps"] if args.quick else STEPS),
+            "attention": {"window": ATTN_WINDOW, "heads": ATTN_HEADS, "dim": ATTN_DIM},
+            "max_dense": args.max_dense,
+            "busy_limit": args.busy_limit,
+        },
         "fits": fits,
         **res,
     }

@@ -51,8 +51,10 @@ def _inputs(model, config: dict, size: str, batch: int, device: str):
 
     T, side = config["data"]["num_frames"], FRAME_SIZE[size]
     J = config["model"]["num_joints"]
-    inputs = {"rgb": torch.rand(batch, T, 3, side, side, device=device),
-              "skeleton2d": torch.rand(batch, T, J, 2, device=device)}
+    inputs = {
+        "rgb": torch.rand(batch, T, 3, side, side, device=device),
+        "skeleton2d": torch.rand(batch, T, J, 2, device=device),
+    }
     return {name: inputs[name] for name in model.input_names}
 
 
@@ -81,9 +83,14 @@ def worker_train(spec: dict) -> dict:
         opt.step()
 
     step()  # one-time set-up is not the step's memory
-    return {"params": count_parameters(model), "batch": batch, "frames": config["data"]["num_frames"],
-            "frame_size": FRAME_SIZE[spec["size"]], "threads": torch.get_num_threads(),
-            **measure_steps(step, device, spec["warmup"], spec["steps"])}
+    return {
+        "params": count_parameters(model),
+        "batch": batch,
+        "frames": config["data"]["num_frames"],
+        "frame_size": FRAME_SIZE[spec["size"]],
+        "threads": torch.get_num_threads(),
+        **measure_steps(step, device, spec["warmup"], spec["steps"]),
+    }
 
 
 def worker_attention(spec: dict) -> dict:
@@ -108,8 +115,13 @@ def worker_attention(spec: dict) -> dict:
                 module(z)
                 times.append(time.perf_counter() - t0)
     B, T, S, D = z.shape
-    return {"module": type(module).__name__, "grid": [B, T, S, D], "score_pairs": module.score_pairs,
-            "forward_s": min(times), "other_cores": cpu.other_cores}
+    return {
+        "module": type(module).__name__,
+        "grid": [B, T, S, D],
+        "score_pairs": module.score_pairs,
+        "forward_s": min(times),
+        "other_cores": cpu.other_cores,
+    }
 
 
 WORKERS = {"train": worker_train, "attention": worker_attention}
@@ -117,13 +129,18 @@ WORKERS = {"train": worker_train, "attention": worker_attention}
 
 def run_worker(spec: dict, args) -> dict:
     quiet = wait_for_quiet(args.busy_limit, args.max_wait)
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=args.worker_timeout)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=args.worker_timeout,
+    )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         return {**spec, **quiet, "error": f"exit {proc.returncode}: " + " | ".join(tail)}
-    return {**spec, **json.loads(lines[-1][len("RESULT "):]), **quiet}
+    return {**spec, **json.loads(lines[-1][len("RESULT ") :]), **quiet}
 
 
 def run_all(args) -> dict:
@@ -148,13 +165,18 @@ def run_all(args) -> dict:
 def render_markdown(res: dict) -> str:
     m = res["machine"]
     lines = [
-        "# Recognition models: training-step time and memory, attention cost", "",
+        "# Recognition models: training-step time and memory, attention cost",
+        "",
         f"Produced by `{res['command']}` on {res['date']} (actseg_lib {res['actseg_lib']}, "
-        f"{res['elapsed_s'] / 60:.1f} minutes){' — QUICK smoke run, not a measurement' if res['quick'] else ''}.", "",
-        f"Machine: {m.get('cpu', '?')}, {m.get('logical_cores', '?')} logical cores, torch {m.get('torch', '?')}.", "",
+        f"{res['elapsed_s'] / 60:.1f} minutes){' — QUICK smoke run, not a measurement' if res['quick'] else ''}.",
+        "",
+        f"Machine: {m.get('cpu', '?')}, {m.get('logical_cores', '?')} logical cores, torch {m.get('torch', '?')}.",
+        "",
         "Inputs are random tensors of the presets' shapes (values do not change the cost). "
-        "'others' is the CPU (in cores) other processes used during the timed steps.", "",
-        "## 1. Training step (forward + cross-entropy + backward + the preset's optimiser)", "",
+        "'others' is the CPU (in cores) other processes used during the timed steps.",
+        "",
+        "## 1. Training step (forward + cross-entropy + backward + the preset's optimiser)",
+        "",
         "| model | size | device | parameters | batch | frames | pixels | step, median (s) | min-max (s) "
         "| peak memory + (MB) | others (cores) |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -165,24 +187,37 @@ def render_markdown(res: dict) -> str:
             continue
         mem = r.get("peak_alloc_mb", r.get("peak_rss_mb"))
         device = r["device"] + (" bf16" if r.get("amp") else "")
-        lines.append(f"| {r['model']} | {r['size']} | {device} | {r['params']:,} | {r['batch']} | {r['frames']} | "
-                     f"{r['frame_size']} | {fmt(r['step_s'], '.3f')} | {fmt(min(r['step_s_all']), '.3f')}-"
-                     f"{fmt(max(r['step_s_all']), '.3f')} | {fmt(mem, '.0f')} | {fmt(r.get('other_cores'), '.2f')} |")
-    lines += ["", "## 2. STAR's attention kinds on the preset's token grid (forward, eval, CPU)", "",
-              "| size | grid [B, T, S, D] | attention | scores per sample and head | relative to FAttn "
-              "| forward (ms) | relative time |", "|---|---|---|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {r['model']} | {r['size']} | {device} | {r['params']:,} | {r['batch']} | {r['frames']} | "
+            f"{r['frame_size']} | {fmt(r['step_s'], '.3f')} | {fmt(min(r['step_s_all']), '.3f')}-"
+            f"{fmt(max(r['step_s_all']), '.3f')} | {fmt(mem, '.0f')} | {fmt(r.get('other_cores'), '.2f')} |"
+        )
+    lines += [
+        "",
+        "## 2. STAR's attention kinds on the preset's token grid (forward, eval, CPU)",
+        "",
+        "| size | grid [B, T, S, D] | attention | scores per sample and head | relative to FAttn "
+        "| forward (ms) | relative time |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
     full = {r["size"]: r for r in res["attention"] if r.get("kind_name") == "full" and "error" not in r}
     for r in res["attention"]:
         if "error" in r:
             lines.append(f"| {r['size']} | error: {r['error']} ||||||")
             continue
         ref = full.get(r["size"])
-        lines.append(f"| {r['size']} | {r['grid']} | {r['module']} | {r['score_pairs']:,} | "
-                     f"{r['score_pairs'] / ref['score_pairs']:.2f} | {r['forward_s'] * 1e3:.1f} | "
-                     f"{r['forward_s'] / ref['forward_s']:.2f} |")
-    lines += ["", "Each direction of ZAttn or BAttn scores a quarter of FAttn's query-key pairs; "
-              "both directions together, half. The time ratio also includes the projections, "
-              "which every kind computes for all tokens.", ""]
+        lines.append(
+            f"| {r['size']} | {r['grid']} | {r['module']} | {r['score_pairs']:,} | "
+            f"{r['score_pairs'] / ref['score_pairs']:.2f} | {r['forward_s'] * 1e3:.1f} | "
+            f"{r['forward_s'] / ref['forward_s']:.2f} |"
+        )
+    lines += [
+        "",
+        "Each direction of ZAttn or BAttn scores a quarter of FAttn's query-key pairs; "
+        "both directions together, half. The time ratio also includes the projections, "
+        "which every kind computes for all tokens.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -190,8 +225,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run (one step each)")
     parser.add_argument("--out", help="write OUT.json and OUT.md")
-    parser.add_argument("--busy-limit", type=float, default=0.5,
-                        help="wait while other processes keep more cores than this busy (default 0.5)")
+    parser.add_argument(
+        "--busy-limit",
+        type=float,
+        default=0.5,
+        help="wait while other processes keep more cores than this busy (default 0.5)",
+    )
     parser.add_argument("--max-wait", type=float, default=None, help="seconds (default 900; 20 with --quick)")
     parser.add_argument("--worker-timeout", type=float, default=900.0, help="seconds per configuration")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -206,14 +245,23 @@ def main(argv=None) -> int:
 
     from actseg_lib import __version__
 
-    out = Path(args.out) if args.out else (Path(tempfile.gettempdir()) / "bench_recognition_quick" if args.quick
-                                          else HERE / "bench_recognition")
+    out = (
+        Path(args.out)
+        if args.out
+        else (Path(tempfile.gettempdir()) / "bench_recognition_quick" if args.quick else HERE / "bench_recognition")
+    )
     start = time.time()
     machine = machine_info()
     res = run_all(args)
-    result = {"command": "python benchmarks/bench_recognition.py" + "".join(" " + shlex.quote(a) for a in sys.argv[1:]),
-              "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "actseg_lib": __version__,
-              "quick": args.quick, "elapsed_s": time.time() - start, "machine": machine, **res}
+    result = {
+        "command": "python benchmarks/bench_recognition.py" + "".join(" " + shlex.quote(a) for a in sys.argv[1:]),
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "actseg_lib": __version__,
+        "quick": args.quick,
+        "elapsed_s": time.time() - start,
+        "machine": machine,
+        **res,
+    }
     json_path, md_path = Path(f"{out}.json"), Path(f"{out}.md")
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result, indent=2) + "\n")

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tiny_data import TINY_MSTCN, tiny_samples  # noqa: E402
 
 from actseg_lib.data.prepare import prepare_segmentation  # noqa: E402
-from actseg_lib.engine import SegmentationTask, Trainer, TrainConfig, distributed  # noqa: E402
+from actseg_lib.engine import SegmentationTask, TrainConfig, Trainer, distributed  # noqa: E402
 from actseg_lib.models import build_model  # noqa: E402
 
 
@@ -25,14 +25,26 @@ def main(out: Path, batch_size: int) -> None:
     # same videos as one process's batch of 4
     data.splits = {"train": np.arange(8), "val": np.arange(8, 10), "test": np.arange(10, 12)}
     torch.manual_seed(0)
-    model = build_model("ms_tcn", in_channels=data.in_channels, num_classes=data.num_classes,
-                        **{**TINY_MSTCN, "dropout": 0.0})
-    trainer = Trainer(model, SegmentationTask(), TrainConfig(epochs=3, batch_size=batch_size, lr=1e-2),
-                      out_dir=out / "checkpoints", progress=False)
+    model = build_model(
+        "ms_tcn", in_channels=data.in_channels, num_classes=data.num_classes, **{**TINY_MSTCN, "dropout": 0.0}
+    )
+    trainer = Trainer(
+        model,
+        SegmentationTask(),
+        TrainConfig(epochs=3, batch_size=batch_size, lr=1e-2),
+        out_dir=out / "checkpoints",
+        progress=False,
+    )
     trainer.fit(data.dataset("train"), data.dataset("val"))
-    torch.save({"model": model.state_dict(), "history": [(r["train_loss"], r["val"]) for r in trainer.history],
-                "test": trainer.evaluate(data.dataset("test")), "world_size": info.world_size},
-               out / f"rank{info.rank}-of-{info.world_size}.pt")
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "history": [(r["train_loss"], r["val"]) for r in trainer.history],
+            "test": trainer.evaluate(data.dataset("test")),
+            "world_size": info.world_size,
+        },
+        out / f"rank{info.rank}-of-{info.world_size}.pt",
+    )
     distributed.cleanup()
 
 

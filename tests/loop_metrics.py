@@ -70,8 +70,7 @@ def loop_f1_counts(pred, true, overlap, background=(), void=None):
     return tp, fp, fn
 
 
-def loop_segmentation_scores(predictions, targets, background=(), ignore_index=None,
-                             overlaps=(0.10, 0.25, 0.50)):
+def loop_segmentation_scores(predictions, targets, background=(), ignore_index=None, overlaps=(0.10, 0.25, 0.50)):
     correct = total = 0
     edit = 0.0
     counts = {tau: [0, 0, 0] for tau in overlaps}

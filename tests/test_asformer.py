@@ -56,7 +56,7 @@ def test_padding_does_not_leak():
     mask = torch.zeros(len(seqs), max(lengths), dtype=torch.bool)
     for b, s in enumerate(seqs):
         x[b, : len(s)] = s
-        x[b, len(s):] = 100.0  # garbage in the padding must not matter
+        x[b, len(s) :] = 100.0  # garbage in the padding must not matter
         mask[b, : len(s)] = True
     with torch.no_grad():
         batch, batch_feats = model(x, mask, return_features=True)

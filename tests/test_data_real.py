@@ -41,6 +41,7 @@ def watch():
 
 # --------------------------------------------------------------------------- BasicMotions
 
+
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_basic_motions_split(basic_motions, split):
     samples = basic_motions[split]
@@ -77,6 +78,7 @@ def test_basic_motions_bad_split():
 
 # --------------------------------------------------------------------------- seglearn watch
 
+
 def test_watch_sequences(watch):
     assert [s.subject for s in watch] == list(range(1, 11))
     assert sum(s.num_frames for s in watch) == 244102
@@ -98,7 +100,7 @@ def test_watch_sequences(watch):
         assert all(a["end"] == b["start"] for a, b in zip(recordings, recordings[1:]))
         np.testing.assert_array_equal(np.flatnonzero(s.boundaries), starts)
         for r in recordings:
-            assert (s.frame_labels[r["start"]:r["end"]] == r["label"]).all()
+            assert (s.frame_labels[r["start"] : r["end"]] == r["label"]).all()
         # every label change is a boundary
         changes = np.flatnonzero(np.diff(s.frame_labels)) + 1
         assert s.boundaries[changes].all()
@@ -123,6 +125,7 @@ def test_watch_subject_selection(watch):
 
 # --------------------------------------------------------------------------- missing packages
 
+
 def test_missing_packages_raise_import_error_with_hint(monkeypatch):
     monkeypatch.setattr(real, "_package_dir", lambda package: None)
     with pytest.raises(ImportError, match=r"--no-deps aeon==") as err:
@@ -145,13 +148,15 @@ def test_basic_motions_checks_the_shape(monkeypatch, tmp_path):
     folder.mkdir(parents=True)
     (folder / "BasicMotions_TRAIN.ts").write_text(
         "@problemName BasicMotions\n@univariate false\n@dimensions 2\n@equalLength true\n"
-        "@seriesLength 3\n@classLabel true a b\n@data\n1,2,3:4,5,6:a\n1,2,3:4,5,6:b\n")
+        "@seriesLength 3\n@classLabel true a b\n@data\n1,2,3:4,5,6:a\n1,2,3:4,5,6:b\n"
+    )
     monkeypatch.setattr(real, "_package_dir", lambda package: tmp_path / package)
     with pytest.raises(FormatError, match="6 channels of 100 values"):
         real.load_basic_motions("train")
 
 
 # --------------------------------------------------------------------------- the unpickler
+
 
 class _RunsCommand:
     """Unpickling this with a bare pickle.load would run a shell command."""
@@ -176,6 +181,7 @@ def test_unpickler_refuses_other_globals(target):
     class Gadget:
         def __reduce__(self):
             return target, ("1",)
+
     with pytest.raises(pickle.UnpicklingError, match="refused to load global"):
         real.restricted_loads(pickle.dumps(Gadget(), protocol=2))
 
@@ -198,8 +204,12 @@ def test_malicious_npy_is_refused(tmp_path):
 
 
 def test_unpickler_rebuilds_numpy_objects(tmp_path):
-    obj = {"X": [np.arange(12.0).reshape(4, 3), np.ones((2, 3), np.float32)],
-           "y": np.array([0, 2], dtype=np.int64), "names": ["a", "b"], "t": (1, 2.5, None)}
+    obj = {
+        "X": [np.arange(12.0).reshape(4, 3), np.ones((2, 3), np.float32)],
+        "y": np.array([0, 2], dtype=np.int64),
+        "names": ["a", "b"],
+        "t": (1, 2.5, None),
+    }
     back = real.restricted_loads(pickle.dumps(obj, protocol=2))
     assert back.keys() == obj.keys() and back["names"] == ["a", "b"] and back["t"] == (1, 2.5, None)
     for a, b in zip(back["X"] + [back["y"]], obj["X"] + [obj["y"]]):

@@ -8,8 +8,16 @@ from actseg_lib.data import IGNORE_INDEX
 from actseg_lib.data.datasets import RecognitionDataset, SegmentationDataset, collate_segmentation
 from actseg_lib.data.synthact.generate import config_for, make_clips, make_workflow
 
-CFG = config_for("reduced", num_subjects=2, image_size=24, clip_frames=8, packaging_sessions=2,
-                 boxes_per_session=1, daily_sequences=2, actions_per_sequence=(2, 2))
+CFG = config_for(
+    "reduced",
+    num_subjects=2,
+    image_size=24,
+    clip_frames=8,
+    packaging_sessions=2,
+    boxes_per_session=1,
+    daily_sequences=2,
+    actions_per_sequence=(2, 2),
+)
 
 
 def test_recognition_items_and_batches():
@@ -34,9 +42,9 @@ def test_segmentation_padding_masks_and_ignores():
     assert batch["x"].shape == (2, max(lengths), items[0]["x"].shape[1])
     assert batch["mask"].sum(1).tolist() == lengths
     short = int(np.argmin(lengths))
-    assert (batch["labels"][short, min(lengths):] == IGNORE_INDEX).all()
+    assert (batch["labels"][short, min(lengths) :] == IGNORE_INDEX).all()
     assert not (batch["labels"][batch["mask"]] == null).any()  # Null became IGNORE_INDEX
-    assert batch["x"][short, min(lengths):].abs().sum() == 0
+    assert batch["x"][short, min(lengths) :].abs().sum() == 0
 
 
 def test_event_channels_stay_fixed_when_an_event_never_fires():
@@ -63,8 +71,7 @@ def test_an_absent_second_body_stays_zero_after_centring():
     rng = np.random.default_rng(0)
     skeleton = np.zeros((4, 2, 25, 3), np.float32)
     skeleton[:, 0] = rng.normal(size=(4, 25, 3)) + 5.0  # body 1, far from the origin; body 2 absent
-    sample = Sample(name="s", fps=30.0, class_names=("a",), skeleton3d=skeleton,
-                    frame_labels=np.zeros(4, np.int64))
+    sample = Sample(name="s", fps=30.0, class_names=("a",), skeleton3d=skeleton, frame_labels=np.zeros(4, np.int64))
     x = _frame_input(sample, "skeleton3d").reshape(4, 2, 25, 3)
     assert np.all(x[:, 1] == 0)  # not minus body 1's position in the room
     np.testing.assert_allclose(x[:, 0], skeleton[:, 0] - skeleton[:, :1, :1][:, 0], rtol=1e-6)

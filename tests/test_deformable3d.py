@@ -67,7 +67,7 @@ def test_sliding_windows_cover_every_frame_with_the_configured_overlap():
         windows = sliding_windows(T, w, s)
         covered = sorted({t for a, b in windows for t in range(a, b)})
         assert covered == list(range(T))
-        for (a0, b0), (a1, _) in zip(windows, windows[1:]):
+        for (_, b0), (a1, _) in zip(windows, windows[1:]):
             assert b0 - a1 >= w - s  # consecutive windows share at least window - stride frames
     with pytest.raises(ValueError, match="skip frames"):
         sliding_windows(8, 2, 3)

@@ -13,10 +13,26 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 
 def test_two_gloo_processes_agree_with_each_other_and_with_one_process(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                    str(WORKER), str(tmp_path), "2"], check=True, env=env, capture_output=True, timeout=300)
-    subprocess.run([sys.executable, str(WORKER), str(tmp_path), "4"], check=True, env=env,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(WORKER),
+            str(tmp_path),
+            "2",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    subprocess.run(
+        [sys.executable, str(WORKER), str(tmp_path), "4"], check=True, env=env, capture_output=True, timeout=300
+    )
     rank0, rank1 = (torch.load(tmp_path / f"rank{r}-of-2.pt", weights_only=True) for r in (0, 1))
     single = torch.load(tmp_path / "rank0-of-1.pt", weights_only=True)
 

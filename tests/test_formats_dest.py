@@ -4,8 +4,7 @@ boundaries, DeST's doubled boundary marks, and one test per malformed input."""
 import numpy as np
 import pytest
 
-from actseg_lib.data import IGNORE_INDEX, Sample, assert_samples_equal
-from actseg_lib.data import formats
+from actseg_lib.data import IGNORE_INDEX, Sample, assert_samples_equal, formats
 from actseg_lib.data.formats import FormatError, dest
 from actseg_lib.data.formats.dest import action_starts
 
@@ -21,15 +20,27 @@ def make_samples(seed=0):
     """A (T, 150) PKU-like sample, a (T, 25, 3) MCFS-like one with an unlabelled tail
     and explicit boundaries, and a skeleton-only one."""
     rng = np.random.default_rng(seed)
-    pku = Sample(name="A01N01-L", features=rng.standard_normal((30, 150)).astype(np.float32),
-                 frame_labels=runs(rng, 30, 5), meta={"split": "train"})
+    pku = Sample(
+        name="A01N01-L",
+        features=rng.standard_normal((30, 150)).astype(np.float32),
+        frame_labels=runs(rng, 30, 5),
+        meta={"split": "train"},
+    )
     labels = runs(rng, 24, 5)
     labels[-4:] = IGNORE_INDEX
-    mcfs = Sample(name="mcfs_007", features=rng.standard_normal((24, 25, 3)).astype(np.float32),
-                  frame_labels=labels, boundaries=action_starts(labels), meta={"split": "val"})
-    skeleton = Sample(name="synth_3",
-                      skeleton3d=rng.standard_normal((20, 2, 25, 3)).astype(np.float32),
-                      frame_labels=runs(rng, 20, 5), meta={"split": "test"})
+    mcfs = Sample(
+        name="mcfs_007",
+        features=rng.standard_normal((24, 25, 3)).astype(np.float32),
+        frame_labels=labels,
+        boundaries=action_starts(labels),
+        meta={"split": "val"},
+    )
+    skeleton = Sample(
+        name="synth_3",
+        skeleton3d=rng.standard_normal((20, 2, 25, 3)).astype(np.float32),
+        frame_labels=runs(rng, 20, 5),
+        meta={"split": "test"},
+    )
     return [pku, mcfs, skeleton]
 
 
@@ -49,8 +60,13 @@ def expected(sample):
     features = sample.features
     if features is None:
         features = sample.skeleton3d.reshape(len(sample.skeleton3d), -1)
-    return Sample(name=sample.name, features=features, frame_labels=sample.frame_labels,
-                  boundaries=action_starts(sample.frame_labels), meta=sample.meta)
+    return Sample(
+        name=sample.name,
+        features=features,
+        frame_labels=sample.frame_labels,
+        boundaries=action_starts(sample.frame_labels),
+        meta=sample.meta,
+    )
 
 
 def test_round_trip(written):
@@ -184,9 +200,15 @@ def test_classes_named_by_their_ids_when_the_layout_has_no_names(tmp_path):
     from actseg_lib.data.prepare import prepare_segmentation
 
     rng = np.random.default_rng(1)
-    samples = [Sample(name=f"v{i}", features=rng.standard_normal((30, 75)).astype(np.float32),
-                      frame_labels=runs(rng, 30, 4), meta={"split": split})
-               for i, split in enumerate(("train", "train", "val", "test"))]
+    samples = [
+        Sample(
+            name=f"v{i}",
+            features=rng.standard_normal((30, 75)).astype(np.float32),
+            frame_labels=runs(rng, 30, 4),
+            meta={"split": split},
+        )
+        for i, split in enumerate(("train", "train", "val", "test"))
+    ]
     formats.write("dest", samples, tmp_path)
     data = prepare_segmentation(f"dest:{tmp_path}", progress=False)
     count = max(int(s.frame_labels.max()) for s in samples) + 1

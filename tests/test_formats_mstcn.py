@@ -4,8 +4,7 @@ length-mismatch option, and one test per malformed input."""
 import numpy as np
 import pytest
 
-from actseg_lib.data import IGNORE_INDEX, Sample, assert_samples_equal
-from actseg_lib.data import formats
+from actseg_lib.data import IGNORE_INDEX, Sample, assert_samples_equal, formats
 from actseg_lib.data.formats import FormatError, mstcn
 
 CLASSES = ("SIL", "pour_milk", "stir", "take cup")  # a name with a space survives mapping.txt
@@ -22,11 +21,16 @@ def make_samples(seed=0):
     rng = np.random.default_rng(seed)
     samples = []
     for index, (length, split) in enumerate([(40, "train"), (33, "test"), (25, "train")]):
-        samples.append(Sample(
-            name=f"P{index:02d}_cam01", fps=15.0, class_names=CLASSES,
-            features=rng.standard_normal((length, 8)).astype(np.float32),
-            frame_labels=runs(rng, length, len(CLASSES)), meta={"split": split},
-        ))
+        samples.append(
+            Sample(
+                name=f"P{index:02d}_cam01",
+                fps=15.0,
+                class_names=CLASSES,
+                features=rng.standard_normal((length, 8)).astype(np.float32),
+                frame_labels=runs(rng, length, len(CLASSES)),
+                meta={"split": split},
+            )
+        )
     return samples
 
 
@@ -48,8 +52,7 @@ def test_round_trip(written):
     for sample in samples:
         back = read[sample.name]
         assert_samples_equal(sample, back, FIELDS)
-        assert back.meta == {"split": sample.meta["split"], "sample_rate": 1,
-                             "full_length": len(sample.frame_labels)}
+        assert back.meta == {"split": sample.meta["split"], "sample_rate": 1, "full_length": len(sample.frame_labels)}
 
 
 def test_files_follow_the_layout(written):

@@ -20,8 +20,15 @@ def clip(seed=0, T=7, M=2, **meta):
     xyz, color = floats(rng, (T, M, 25, 3)), rng.uniform(0, 1920, (T, M, 25, 2)).astype(np.float32)
     xyz[2], color[2] = 0, 0  # nobody tracked
     xyz[4, 1], color[4, 1] = 0, 0  # only the first body
-    return Sample(name="S002C003P004R005A010", label=9, subject=4, view=3, skeleton3d=xyz,
-                  skeleton2d=color, meta={"setup": 2, "replication": 5, **meta})
+    return Sample(
+        name="S002C003P004R005A010",
+        label=9,
+        subject=4,
+        view=3,
+        skeleton3d=xyz,
+        skeleton2d=color,
+        meta={"setup": 2, "replication": 5, **meta},
+    )
 
 
 def test_write_then_read_gives_the_sample_back(tmp_path):
@@ -82,6 +89,7 @@ def test_samples_with_the_same_ids_are_refused(tmp_path):
 # A written 2-frame, 1-body clip: line 1 frame count, 2 body count, 3 body line,
 # 4 joint count, 5..29 joints, 30 body count of frame 2, 31 body line, ...
 
+
 def written_lines(tmp_path) -> list[str]:
     rng = np.random.default_rng(4)
     sample = Sample(name="x", label=0, subject=1, view=1, skeleton3d=floats(rng, (2, 1, 25, 3)))
@@ -91,18 +99,21 @@ def written_lines(tmp_path) -> list[str]:
 
 def broken(lines, number, text=None):
     """The lines with line `number` replaced (or removed, with all after it, when None)."""
-    return lines[:number - 1] + ([] if text is None else [text, *lines[number:]])
+    return lines[: number - 1] + ([] if text is None else [text, *lines[number:]])
 
 
-@pytest.mark.parametrize("edit, line, words", [
-    (lambda ls: broken(ls, 7, " ".join(ls[6].split()[:11])), 7, "joint line of 12 fields"),
-    (lambda ls: broken(ls, 2, "one"), 2, "body count"),
-    (lambda ls: broken(ls, 3, ls[2].replace(" ", " x ", 1)), 3, "body line of 10 fields"),
-    (lambda ls: broken(ls, 4, "24"), 4, "joint count 25"),
-    (lambda ls: broken(ls, 12), 12, "end of the file"),
-    (lambda ls: broken(ls, 1, "1"), 30, "after the 1 frames line 1 announces"),
-    (lambda ls: broken(ls, 1, "3"), 58, "end of the file"),
-])
+@pytest.mark.parametrize(
+    "edit, line, words",
+    [
+        (lambda ls: broken(ls, 7, " ".join(ls[6].split()[:11])), 7, "joint line of 12 fields"),
+        (lambda ls: broken(ls, 2, "one"), 2, "body count"),
+        (lambda ls: broken(ls, 3, ls[2].replace(" ", " x ", 1)), 3, "body line of 10 fields"),
+        (lambda ls: broken(ls, 4, "24"), 4, "joint count 25"),
+        (lambda ls: broken(ls, 12), 12, "end of the file"),
+        (lambda ls: broken(ls, 1, "1"), 30, "after the 1 frames line 1 announces"),
+        (lambda ls: broken(ls, 1, "3"), 58, "end of the file"),
+    ],
+)
 def test_malformed_file_names_file_and_line(tmp_path, edit, line, words):
     lines = written_lines(tmp_path)
     path = tmp_path / "S001C001P001R001A001.skeleton"

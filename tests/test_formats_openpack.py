@@ -11,8 +11,19 @@ from actseg_lib.data.formats import FormatError, openpack
 from actseg_lib.data.sample import IGNORE_INDEX, Sample, assert_samples_equal
 from actseg_lib.data.skeleton import NTU_TO_COCO
 
-FIELDS = ["name", "fps", "class_names", "subject", "timestamps_ms", "imu", "imu_names",
-          "skeleton2d", "joint_scores", "events", "frame_labels"]
+FIELDS = [
+    "name",
+    "fps",
+    "class_names",
+    "subject",
+    "timestamps_ms",
+    "imu",
+    "imu_names",
+    "skeleton2d",
+    "joint_scores",
+    "events",
+    "frame_labels",
+]
 NULL = 8100
 LABELS = [NULL] * 3 + [100] * 4 + [200] * 5 + [NULL] * 2 + [100] * 3 + [300] * 3  # T = 20
 
@@ -26,12 +37,17 @@ def session(rng, name="S0100", T=20, joints=17, paired=True, **fields):
     points = floats(rng, (T, 1, joints, 2))
     scores = rng.uniform(0, 1, (T, 1, joints)).astype(np.float32)
     if paired:
-        points[1::2], scores[1::2] = points[0::2][:T // 2], scores[0::2][:T // 2]
+        points[1::2], scores[1::2] = points[0::2][: T // 2], scores[0::2][: T // 2]
     values = dict(
-        name=name, fps=30.0, class_names=openpack.CLASS_NAMES, subject=101,
+        name=name,
+        fps=30.0,
+        class_names=openpack.CLASS_NAMES,
+        subject=101,
         timestamps_ms=1634864400000 + np.cumsum(rng.integers(30, 37, T)),  # uneven steps
-        imu=floats(rng, (T, 4, 6)), imu_names=openpack.ATR_DEVICES,
-        skeleton2d=points, joint_scores=scores,
+        imu=floats(rng, (T, 4, 6)),
+        imu_names=openpack.ATR_DEVICES,
+        skeleton2d=points,
+        joint_scores=scores,
         events={"scanner": np.array([2, 5, 5, T - 1]), "printer": np.array([], dtype=np.int64)},
         frame_labels=np.array(LABELS[:T], dtype=np.int64),
         meta={"quaternions": floats(rng, (T, 4, 4))},
@@ -72,8 +88,16 @@ def test_other_sensors_are_resampled_by_previous_value(tmp_path):
 
 def test_defaults_ntu_joints_and_users(tmp_path):
     rng = np.random.default_rng(3)
-    ntu = session(rng, "S0200", joints=25, timestamps_ms=None, joint_scores=None,
-                  frame_labels=np.array([IGNORE_INDEX] * 10 + [400] * 10), events={}, meta={"user": "U0202"})
+    ntu = session(
+        rng,
+        "S0200",
+        joints=25,
+        timestamps_ms=None,
+        joint_scores=None,
+        frame_labels=np.array([IGNORE_INDEX] * 10 + [400] * 10),
+        events={},
+        meta={"user": "U0202"},
+    )
     openpack.write([session(rng), ntu], tmp_path)
     (back,) = openpack.read(tmp_path, users=["U0202"])
     assert (back.name, back.subject) == ("S0200", 202)
@@ -91,6 +115,7 @@ def test_class_indices_are_refused_as_labels(tmp_path):
 
 
 # --- malformed files -------------------------------------------------------------------
+
 
 @pytest.fixture
 def user(tmp_path):
@@ -127,7 +152,7 @@ def test_header_mismatch_names_line_1(user):
 def test_time_going_back_names_the_line(user):
     path = user / "atr" / "atr01" / "S0100.csv"
     first = path.read_text().splitlines()[1].split(",")[0]
-    edit_line(path, 6, lambda line: first + line[line.index(","):])
+    edit_line(path, 6, lambda line: first + line[line.index(",") :])
     expect_error(user.parent, path, "increasing unixtime", line=6)
 
 

@@ -16,8 +16,9 @@ FIELDS = ["name", "fps", "class_names", "label", "skeleton2d", "joint_scores"]
 def clip(name, label, rng, T=6, joints=13, binary=True, **meta):
     xy = (rng.uniform(0, 1, (T, 1, joints, 2)) * 10.0 ** rng.uniform(-2, 3, (T, 1, joints, 2))).astype(np.float32)
     scores = rng.integers(0, 2, (T, 1, joints)) if binary else rng.uniform(0, 1, (T, 1, joints))
-    return Sample(name=name, class_names=CLASSES, label=label, skeleton2d=xy,
-                  joint_scores=scores.astype(np.float32), meta=meta)
+    return Sample(
+        name=name, class_names=CLASSES, label=label, skeleton2d=xy, joint_scores=scores.astype(np.float32), meta=meta
+    )
 
 
 def test_write_then_read_gives_the_samples_back(tmp_path):
@@ -71,6 +72,7 @@ def test_ntu_joints_are_mapped_to_penn(tmp_path):
 
 # --- malformed files -------------------------------------------------------------------
 
+
 def saved(tmp_path, **changes):
     """A valid label file with some variables replaced (None: left out); its path."""
     penn.write([clip("0001", 0, np.random.default_rng(4))], tmp_path)
@@ -81,14 +83,17 @@ def saved(tmp_path, **changes):
     return path
 
 
-@pytest.mark.parametrize("changes, words", [
-    (dict(x=None), "no x"),
-    (dict(visibility=None, bbox=None), "no visibility, bbox"),
-    (dict(y=np.zeros((5, 13))), r"y of shape \(6, 13\)"),
-    (dict(nframes=np.array([[7]])), r"x of shape \(7, 13\)"),
-    (dict(train=np.array([[0]])), "train to be 1 or -1"),
-    (dict(action=np.zeros(3)), "action to be a string"),
-])
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        (dict(x=None), "no x"),
+        (dict(visibility=None, bbox=None), "no visibility, bbox"),
+        (dict(y=np.zeros((5, 13))), r"y of shape \(6, 13\)"),
+        (dict(nframes=np.array([[7]])), r"x of shape \(7, 13\)"),
+        (dict(train=np.array([[0]])), "train to be 1 or -1"),
+        (dict(action=np.zeros(3)), "action to be a string"),
+    ],
+)
 def test_malformed_file_is_named(tmp_path, changes, words):
     path = saved(tmp_path, **changes)
     with pytest.raises(FormatError, match=words) as error:

@@ -4,8 +4,7 @@ label ends, confidences, and one test per malformed input."""
 import numpy as np
 import pytest
 
-from actseg_lib.data import IGNORE_INDEX, Sample, assert_samples_equal
-from actseg_lib.data import formats
+from actseg_lib.data import IGNORE_INDEX, Sample, assert_samples_equal, formats
 from actseg_lib.data.formats import FormatError, pku
 
 FIELDS = ["name", "fps", "class_names", "skeleton3d", "frame_labels", "meta"]
@@ -20,11 +19,19 @@ def hard_floats(rng, shape):
 
 def make_samples(seed=0):
     rng = np.random.default_rng(seed)
-    two = Sample(name="0002-L", class_names=CLASSES, skeleton3d=hard_floats(rng, (12, 2, 25, 3)),
-                 frame_labels=np.array([0, 0, 3, 3, 3, 0, 51, 51, 7, 7, 7, 0]),
-                 meta={"confidences": [2.0, 1.0, 1.5]})
-    one = Sample(name="0001-M", class_names=CLASSES, skeleton3d=hard_floats(rng, (5, 1, 25, 3)),
-                 frame_labels=np.array([4, 4, 0, 0, 9]))
+    two = Sample(
+        name="0002-L",
+        class_names=CLASSES,
+        skeleton3d=hard_floats(rng, (12, 2, 25, 3)),
+        frame_labels=np.array([0, 0, 3, 3, 3, 0, 51, 51, 7, 7, 7, 0]),
+        meta={"confidences": [2.0, 1.0, 1.5]},
+    )
+    one = Sample(
+        name="0001-M",
+        class_names=CLASSES,
+        skeleton3d=hard_floats(rng, (5, 1, 25, 3)),
+        frame_labels=np.array([4, 4, 0, 0, 9]),
+    )
     return [two, one]
 
 
@@ -44,8 +51,7 @@ def test_round_trip_is_bit_exact(written):
     back = by_name(formats.read("pku", root, class_names=CLASSES))
     assert list(back) == ["0001-M", "0002-L"]  # sorted by file name
     assert_samples_equal(samples[0], back["0002-L"], FIELDS)
-    np.testing.assert_array_equal(samples[0].skeleton3d.view(np.uint32),
-                                  back["0002-L"].skeleton3d.view(np.uint32))
+    np.testing.assert_array_equal(samples[0].skeleton3d.view(np.uint32), back["0002-L"].skeleton3d.view(np.uint32))
 
 
 def test_missing_second_body_comes_back_as_zeros(written):
@@ -102,14 +108,17 @@ def test_non_numeric_skeleton_value(tmp_path):
         formats.read("pku", tmp_path)
 
 
-@pytest.mark.parametrize("labels, line", [
-    ("1,0,1,1\n1,2,4,1\n", 2),   # end 4 past the last frame (T = 4, ends inclusive)
-    ("1,0,2,1\n2,2,3,1\n", 2),   # overlaps the previous instance at frame 2
-    ("0,0,1,1\n", 1),            # action ids start at 1; 0 is background
-    ("1,3,2,1\n", 1),            # start after end
-    ("1,0,1\n", 1),              # confidence missing
-    ("1;0;1;1\n", 1),            # wrong separator
-])
+@pytest.mark.parametrize(
+    "labels, line",
+    [
+        ("1,0,1,1\n1,2,4,1\n", 2),  # end 4 past the last frame (T = 4, ends inclusive)
+        ("1,0,2,1\n2,2,3,1\n", 2),  # overlaps the previous instance at frame 2
+        ("0,0,1,1\n", 1),  # action ids start at 1; 0 is background
+        ("1,3,2,1\n", 1),  # start after end
+        ("1,0,1\n", 1),  # confidence missing
+        ("1;0;1;1\n", 1),  # wrong separator
+    ],
+)
 def test_bad_label_row_names_file_and_line(tmp_path, labels, line):
     _, path = write_files(tmp_path, 4, labels)
     with pytest.raises(FormatError, match=f"line {line}") as err:
@@ -125,8 +134,7 @@ def test_missing_label_file(tmp_path):
 
 
 def test_writer_refuses_three_bodies(tmp_path):
-    sample = Sample(name="x", skeleton3d=np.zeros((2, 3, 25, 3), np.float32),
-                    frame_labels=np.zeros(2, np.int64))
+    sample = Sample(name="x", skeleton3d=np.zeros((2, 3, 25, 3), np.float32), frame_labels=np.zeros(2, np.int64))
     with pytest.raises(ValueError, match="3 bodies"):
         pku.write([sample], tmp_path)
 

@@ -5,8 +5,7 @@ and one test per malformed input."""
 import numpy as np
 import pytest
 
-from actseg_lib.data import Sample, assert_samples_equal
-from actseg_lib.data import formats
+from actseg_lib.data import Sample, assert_samples_equal, formats
 from actseg_lib.data.formats import FormatError, ts
 
 CLASSES = ("walk", "run", "sit")
@@ -20,9 +19,10 @@ def hard_floats(rng, shape):
 
 def feature_samples(lengths=(16, 16, 16), channels=3, seed=0):
     rng = np.random.default_rng(seed)
-    return [Sample(name=f"clip{i}", class_names=CLASSES, label=i % 3,
-                   features=hard_floats(rng, (length, channels)))
-            for i, length in enumerate(lengths)]
+    return [
+        Sample(name=f"clip{i}", class_names=CLASSES, label=i % 3, features=hard_floats(rng, (length, channels)))
+        for i, length in enumerate(lengths)
+    ]
 
 
 def round_trip(samples, root, **options):
@@ -37,8 +37,7 @@ def test_round_trip_is_bit_exact(tmp_path, lengths, channels):
     assert [s.name for s in back] == [f"SynthAct_TRAIN_{i}" for i in range(len(samples))]
     for sample, read in zip(samples, back):
         assert_samples_equal(sample, read, FIELDS)
-        np.testing.assert_array_equal(sample.features.view(np.uint32),
-                                      read.features.view(np.uint32))
+        np.testing.assert_array_equal(sample.features.view(np.uint32), read.features.view(np.uint32))
 
 
 def test_imu_is_flattened_sensor_by_axis(tmp_path):
@@ -64,8 +63,14 @@ def test_header_written(tmp_path):
     ts.write(feature_samples((4, 4), 6), tmp_path, name="BasicMotions")
     lines = (tmp_path / "BasicMotions_TRAIN.ts").read_text().splitlines()
     assert lines[:9] == [
-        "@problemName BasicMotions", "@timeStamps false", "@missing false", "@univariate false",
-        "@dimensions 6", "@equalLength true", "@seriesLength 4", "@classLabel true walk run sit",
+        "@problemName BasicMotions",
+        "@timeStamps false",
+        "@missing false",
+        "@univariate false",
+        "@dimensions 6",
+        "@equalLength true",
+        "@seriesLength 4",
+        "@classLabel true walk run sit",
         "@data",
     ]
     assert lines[9].count(":") == 6 and lines[9].endswith(":walk")
@@ -123,8 +128,17 @@ def test_regression_target_goes_to_meta(tmp_path):
     assert case.label is None and case.meta == {"target": 0.5}
 
 
-HEADER = ["@problemName P", "@timeStamps false", "@missing false", "@univariate false",
-          "@dimensions 2", "@equalLength true", "@seriesLength 3", "@classLabel true a b", "@data"]
+HEADER = [
+    "@problemName P",
+    "@timeStamps false",
+    "@missing false",
+    "@univariate false",
+    "@dimensions 2",
+    "@equalLength true",
+    "@seriesLength 3",
+    "@classLabel true a b",
+    "@data",
+]
 CASE = "1,2,3:4,5,6:a"
 
 
@@ -134,24 +148,27 @@ def replaced(index, line):
     return lines + [CASE]
 
 
-@pytest.mark.parametrize("lines, line, words", [
-    (replaced(1, "@colour blue"), 2, "known tag"),
-    (replaced(4, "@dimensions two"), 5, "valid value for @dimensions"),
-    (replaced(1, "@timeStamps true"), 2, "not supported"),
-    (replaced(7, "@classLabel true"), 8, "valid value for @classlabel"),
-    (HEADER[:7] + ["@data", CASE], 8, "@classLabel or @targetLabel"),
-    (HEADER[1:] + [CASE], 8, "@problemName before @data"),
-    (HEADER[:-1] + [CASE], 9, "'@data' before the cases"),
-    (HEADER[:-1], 8, "'@data' before the cases"),
-    (HEADER + [CASE, "1,2,3:a"], 11, "2 channels"),
-    (HEADER + [CASE, "1,2,3:4,5,6:7,8,9:a"], 11, "2 channels"),
-    (HEADER + [CASE, "1,2,3:4,5,6:c"], 11, "label from @classLabel"),
-    (HEADER + [CASE, "1,2,3:4,5:a"], 11, "channels of one length"),
-    (HEADER + [CASE, "1,2:4,5:a"], 11, "series of length 3"),
-    (HEADER + [CASE, "1,?,3:4,5,6:a"], 11, "@missing false"),
-    (HEADER + [CASE, "1,x,3:4,5,6:a"], 11, "comma-separated numbers"),
-    (HEADER, 9, "at least one case"),
-])
+@pytest.mark.parametrize(
+    "lines, line, words",
+    [
+        (replaced(1, "@colour blue"), 2, "known tag"),
+        (replaced(4, "@dimensions two"), 5, "valid value for @dimensions"),
+        (replaced(1, "@timeStamps true"), 2, "not supported"),
+        (replaced(7, "@classLabel true"), 8, "valid value for @classlabel"),
+        (HEADER[:7] + ["@data", CASE], 8, "@classLabel or @targetLabel"),
+        (HEADER[1:] + [CASE], 8, "@problemName before @data"),
+        (HEADER[:-1] + [CASE], 9, "'@data' before the cases"),
+        (HEADER[:-1], 8, "'@data' before the cases"),
+        (HEADER + [CASE, "1,2,3:a"], 11, "2 channels"),
+        (HEADER + [CASE, "1,2,3:4,5,6:7,8,9:a"], 11, "2 channels"),
+        (HEADER + [CASE, "1,2,3:4,5,6:c"], 11, "label from @classLabel"),
+        (HEADER + [CASE, "1,2,3:4,5:a"], 11, "channels of one length"),
+        (HEADER + [CASE, "1,2:4,5:a"], 11, "series of length 3"),
+        (HEADER + [CASE, "1,?,3:4,5,6:a"], 11, "@missing false"),
+        (HEADER + [CASE, "1,x,3:4,5,6:a"], 11, "comma-separated numbers"),
+        (HEADER, 9, "at least one case"),
+    ],
+)
 def test_malformed_file_names_file_and_line(tmp_path, lines, line, words):
     path = tmp_path / "Bad_TRAIN.ts"
     path.write_text("\n".join(lines) + "\n")
@@ -174,11 +191,14 @@ def test_spaces_in_class_names_become_underscores(tmp_path):
     assert [s.label for s in back] == [0, 1]
 
 
-@pytest.mark.parametrize("class_names, words", [
-    (("a:b", "c"), "'a:b'"),
-    (("a,b", "c"), "'a,b'"),
-    (("a b", "a_b"), "collide"),
-])
+@pytest.mark.parametrize(
+    "class_names, words",
+    [
+        (("a:b", "c"), "'a:b'"),
+        (("a,b", "c"), "'a,b'"),
+        (("a b", "a_b"), "collide"),
+    ],
+)
 def test_writer_refuses_labels_the_format_cannot_hold(tmp_path, class_names, words):
     samples = feature_samples((4,), 1)
     samples[0].class_names = class_names

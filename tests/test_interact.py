@@ -47,13 +47,26 @@ def one_thread():
 
 def tiny(seed=0, **kwargs) -> InterAct:
     torch.manual_seed(seed)
-    config = dict(in_channels=3 * V, num_classes=5, spatial="dsmi", spatial_channels=8, num_scales=4, dim=8,
-                  depth=4, num_stages=3, heads=2, block_layers=2, dropout=0.0, peak_distance=2)
+    config = dict(
+        in_channels=3 * V,
+        num_classes=5,
+        spatial="dsmi",
+        spatial_channels=8,
+        num_scales=4,
+        dim=8,
+        depth=4,
+        num_stages=3,
+        heads=2,
+        block_layers=2,
+        dropout=0.0,
+        peak_distance=2,
+    )
     config.update(kwargs)
     return InterAct(**config).eval()
 
 
 # --- DSMI -------------------------------------------------------------------------------
+
 
 def _bfs_distances(num_joints, edges) -> np.ndarray:
     neighbours = {j: set() for j in range(num_joints)}
@@ -89,8 +102,9 @@ def test_k_adjacency_matches_shortest_path_distances_on_the_ntu_graph():
         if k > diameter:
             np.testing.assert_array_equal(A, np.eye(V))  # beyond the diameter only the self loops remain
     # the one-hop matrix holds exactly the bones
-    assert {tuple(sorted(e)) for e in zip(*np.nonzero(k_adjacency(scipy_dist, 1) - np.eye(V)))} == \
-        {tuple(sorted(e)) for e in NTU_EDGES}
+    assert {tuple(sorted(e)) for e in zip(*np.nonzero(k_adjacency(scipy_dist, 1) - np.eye(V)))} == {
+        tuple(sorted(e)) for e in NTU_EDGES
+    }
 
 
 def test_adjacency_is_symmetrically_normalised():
@@ -159,6 +173,7 @@ def test_two_bodies_are_read_as_channels_of_each_joint():
 
 # --- MFAI -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("T", [101, 64, 37])
 def test_each_encoder_layer_halves_t_and_the_decoder_restores_it(T):
     extractor = MultiScaleFeatureExtractor(5, 8, depth=6, dropout=0.0).eval()
@@ -212,7 +227,7 @@ def test_stage_r_reads_x_r_minus_1_not_another_scale():
     T, H = 40, 2
     model = tiny(num_stages=H)
     x = torch.randn(1, T, 3 * V)
-    scales = model.extractor(model.spatial(x).transpose(1, 2), torch.ones(1, 1, T))[-(H + 1):]
+    scales = model.extractor(model.spatial(x).transpose(1, 2), torch.ones(1, 1, T))[-(H + 1) :]
     first, _ = scales[0]
     read = []
     model.query_blocks[0].cross_attention.register_forward_hook(lambda m, args, out: read.append(args[1]))
@@ -252,6 +267,7 @@ def test_stage_counts_and_the_spatial_options():
 
 
 # --- losses -----------------------------------------------------------------------------
+
 
 def test_focal_loss_is_cross_entropy_at_gamma_zero_and_down_weights_easy_frames():
     logits = torch.randn(2, 4, 9)
@@ -302,8 +318,12 @@ def test_loss_sums_focal_dice_and_boundary_over_the_trained_stages():
     criterion = InterActLoss(focal_weight=1.0, dice_weight=0.5, boundary_weight=2.0, boundary_sigma=1.0)
     loss, parts = criterion(out, labels, out.mask)
     target = gaussian_boundary_targets(labels, out.mask, 1.0)
-    expected = sum(focal_loss(out.action_logits[r], labels) + 0.5 * dice_loss_present(out.action_logits[r], labels)
-                   + 2.0 * F.binary_cross_entropy_with_logits(out.boundary_logits[r], target) for r in (1, 2, 3))
+    expected = sum(
+        focal_loss(out.action_logits[r], labels)
+        + 0.5 * dice_loss_present(out.action_logits[r], labels)
+        + 2.0 * F.binary_cross_entropy_with_logits(out.boundary_logits[r], target)
+        for r in (1, 2, 3)
+    )
     torch.testing.assert_close(loss, expected)
     # H = 0: the one stage there is is trained
     single = InterActOutput(out.action_logits[:1], out.boundary_logits[:1], out.mask)
@@ -311,6 +331,7 @@ def test_loss_sums_focal_dice_and_boundary_over_the_trained_stages():
 
 
 # --- inference: ASRF smoothing ------------------------------------------------------------
+
 
 def test_smoothing_keeps_one_label_between_consecutive_kept_boundaries():
     rng = np.random.default_rng(0)
@@ -339,8 +360,12 @@ def test_boundary_peaks_respect_threshold_distance_and_edges():
 def test_task_smooths_and_reports_raw_scores():
     task = FrameBoundarySegmentationTask(background=(0,))
     model = tiny(num_stages=1)
-    batch = {"x": torch.randn(2, 30, 3 * V), "mask": torch.ones(2, 30, dtype=torch.bool),
-             "labels": torch.randint(0, 5, (2, 30)), "lengths": torch.tensor([30, 22])}
+    batch = {
+        "x": torch.randn(2, 30, 3 * V),
+        "mask": torch.ones(2, 30, dtype=torch.bool),
+        "labels": torch.randint(0, 5, (2, 30)),
+        "lengths": torch.tensor([30, 22]),
+    }
     batch["mask"][1, 22:] = False
     loss, parts = task.loss(model, batch)
     assert loss.requires_grad and set(parts) == {"focal", "dice", "boundary"}

@@ -37,8 +37,9 @@ def test_predictions_outside_the_truth_range_are_cropped():
 
 
 def test_truth_before_the_first_prediction_counts_as_a_miss():
-    f1 = openpack_macro_f1(np.array([2000]), np.array([100]), np.array([0, 1000, 2000]),
-                           np.array([100, 100, 100]), classes=(100,))
+    f1 = openpack_macro_f1(
+        np.array([2000]), np.array([100]), np.array([0, 1000, 2000]), np.array([100, 100, 100]), classes=(100,)
+    )
     assert f1 == pytest.approx(0.5)  # TP 1, FN 2 -> P 1, R 1/3
 
 
@@ -57,8 +58,9 @@ def test_sessions_are_pooled_not_averaged():
     tb, yb = 10_000 + np.arange(2) * 1000, np.array([200, 200])
     pb = np.array([300, 300])
     pooled = openpack_macro_f1([ta, tb], [ya, pb], [ta, tb], [ya, yb], classes=(100, 200, 300))
-    concatenated = openpack_macro_f1(np.r_[ta, tb], np.r_[ya, pb], np.r_[ta, tb], np.r_[ya, yb],
-                                     classes=(100, 200, 300))
+    concatenated = openpack_macro_f1(
+        np.r_[ta, tb], np.r_[ya, pb], np.r_[ta, tb], np.r_[ya, yb], classes=(100, 200, 300)
+    )
     assert pooled == concatenated == pytest.approx(1 / 3)  # F1 100 = 1, 200 = 0, 300 = 0
 
 

@@ -3,9 +3,9 @@ against the per-frame loop implementation in ``loop_metrics.py``."""
 
 import numpy as np
 import pytest
+from loop_metrics import loop_segmentation_scores, loop_segments
 
 from actseg_lib.metrics import edit_score, f1_counts, segmentation_scores, segments
-from loop_metrics import loop_segmentation_scores, loop_segments
 
 
 def scores(pred, true, **kw):
@@ -13,6 +13,7 @@ def scores(pred, true, **kw):
 
 
 # --- segments -------------------------------------------------------------------------
+
 
 def test_segment_ends_are_exclusive_and_last_ends_at_length():
     seg = segments([5, 5, 7, 7, 7, 5])
@@ -36,6 +37,7 @@ def test_void_frames_break_runs_without_joining():
 
 
 # --- hand-computed scores -------------------------------------------------------------
+
 
 def test_perfect_prediction_scores_100():
     y = [0, 0, 1, 1, 1, 2]
@@ -161,6 +163,7 @@ def test_custom_overlaps_name_their_keys():
 
 # --- bad input ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "preds, trues, error, match",
     [
@@ -190,6 +193,7 @@ def test_all_frames_ignored_is_refused():
 
 
 # --- against the loop implementation ---------------------------------------------------
+
 
 def random_video(rng, length, num_classes):
     """A piecewise-constant truth and a noisy prediction of it."""

@@ -24,7 +24,7 @@ def test_receptive_field_of_one_stage_is_two_to_the_layers():
     torch.manual_seed(0)
     L = 4
     stage = SingleStageTCN(L, 8, 3, 4, dropout=0.0).double().eval()
-    reach = 2 ** L - 1
+    reach = 2**L - 1
     T, t = 80, 40
     x = torch.randn(1, 3, T, dtype=torch.double)
     mask = torch.ones(1, 1, T, dtype=torch.double)

@@ -65,6 +65,8 @@ def test_repository_url_is_written_once():
         subfolders[:] = [d for d in subfolders if not d.startswith((".", "_build"))]
         for name in files:
             path = Path(folder, name)
-            if path.suffix in {".py", ".md", ".yml", ".toml", ".txt", ".cfg"} and url in path.read_text(errors="ignore"):
+            if path.suffix in {".py", ".md", ".yml", ".toml", ".txt", ".cfg"} and url in path.read_text(
+                errors="ignore"
+            ):
                 holders.append(path.relative_to(ROOT).as_posix())
     assert holders == ["_config.yml"], "the repository URL belongs in _config.yml only"

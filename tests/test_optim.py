@@ -33,8 +33,10 @@ def test_step_schedule_and_optimisers():
     assert isinstance(build_optimizer(model, TrainConfig(optimizer="adamw")), torch.optim.AdamW)
 
 
-@pytest.mark.parametrize("field, value", [("optimizer", "lion"), ("scheduler", "poly"), ("epochs", 0),
-                                          ("amp", "fp8"), ("lr", -1.0), ("warmup_epochs", 99)])
+@pytest.mark.parametrize(
+    "field, value",
+    [("optimizer", "lion"), ("scheduler", "poly"), ("epochs", 0), ("amp", "fp8"), ("lr", -1.0), ("warmup_epochs", 99)],
+)
 def test_bad_values_are_named(field, value):
     with pytest.raises(ValueError, match=f"train config '{field}'"):
         TrainConfig(**{field: value})

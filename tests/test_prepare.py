@@ -3,10 +3,10 @@ training split only, label conventions of each source, clear errors."""
 
 import numpy as np
 import pytest
+from tiny_data import tiny_samples
 
 from actseg_lib.data import IGNORE_INDEX, Sample
 from actseg_lib.data.prepare import auto_inputs, prepare_segmentation, split_indices
-from tiny_data import tiny_samples
 
 
 def test_format_splits_are_kept_and_val_is_carved_from_train_by_subject():
@@ -39,14 +39,31 @@ def test_statistics_come_from_the_training_split_only():
 
 def test_label_conventions():
     names = ("Picking", "Null")
-    packaging = [Sample(name="s", fps=30.0, class_names=names, frame_labels=np.array([0, 1, 1, 0]),
-                        skeleton3d=np.zeros((4, 1, 25, 3), np.float32), imu=np.zeros((4, 4, 6), np.float32),
-                        subject=0, meta={"null_index": 1, "split": "train"})]
+    packaging = [
+        Sample(
+            name="s",
+            fps=30.0,
+            class_names=names,
+            frame_labels=np.array([0, 1, 1, 0]),
+            skeleton3d=np.zeros((4, 1, 25, 3), np.float32),
+            imu=np.zeros((4, 4, 6), np.float32),
+            subject=0,
+            meta={"null_index": 1, "split": "train"},
+        )
+    ]
     data = prepare_segmentation("dest:x", samples=packaging, progress=False)
     assert data.ignore_labels == (1,) and data.inputs == ("skeleton3d", "imu") and data.in_channels == 75 + 24
     assert data.dataset("train")[0]["labels"].tolist() == [0, IGNORE_INDEX, IGNORE_INDEX, 0]
-    openpack = [Sample(name="s", fps=30.0, class_names=(), frame_labels=np.array([100, 8100, 1000, 300]),
-                       imu=np.zeros((4, 4, 6), np.float32), meta={"label_kind": "openpack_id", "split": "train"})]
+    openpack = [
+        Sample(
+            name="s",
+            fps=30.0,
+            class_names=(),
+            frame_labels=np.array([100, 8100, 1000, 300]),
+            imu=np.zeros((4, 4, 6), np.float32),
+            meta={"label_kind": "openpack_id", "split": "train"},
+        )
+    ]
     data = prepare_segmentation("openpack:x", samples=openpack, progress=False)
     assert data.num_classes == 10
     assert data.dataset("train")[0]["labels"].tolist() == [0, IGNORE_INDEX, 9, 2]
@@ -72,8 +89,11 @@ def test_watch_split_is_by_subject():
     except ImportError as error:
         pytest.skip(str(error))
     parts = split_indices(samples, "real:watch")
-    assert [sorted(samples[i].subject for i in parts[k]) for k in ("train", "val", "test")] == \
-        [[1, 2, 3, 4, 5, 6], [7, 8], [9, 10]]
+    assert [sorted(samples[i].subject for i in parts[k]) for k in ("train", "val", "test")] == [
+        [1, 2, 3, 4, 5, 6],
+        [7, 8],
+        [9, 10],
+    ]
 
 
 def test_signal_inputs_accelerometer_layout_and_event_bits():
@@ -82,11 +102,11 @@ def test_signal_inputs_accelerometer_layout_and_event_bits():
     from actseg_lib.data import synthact
 
     store = synthact.load("packaging", "reduced", progress=False)
-    data = prepare_segmentation("synthact:packaging", inputs=("imu_acc", "skeleton2d", "events"), samples=store,
-                                progress=False)
+    data = prepare_segmentation(
+        "synthact:packaging", inputs=("imu_acc", "skeleton2d", "events"), samples=store, progress=False
+    )
     assert data.layout == (("imu_acc", 12), ("skeleton2d", 50), ("events", 2))
-    assert data.stream_kwargs() == {"input_layout": [["imu_acc", 12], ["skeleton2d", 50], ["events", 2]],
-                                    "fps": 30.0}
+    assert data.stream_kwargs() == {"input_layout": [["imu_acc", 12], ["skeleton2d", 50], ["events", 2]], "fps": 30.0}
     item = data.dataset("train")[0]
     sample = store[int(data.splits["train"][0])]
     raw_acc = sample.imu[..., :3].reshape(sample.num_frames, -1)

@@ -14,8 +14,17 @@ from actseg_lib.engine import evaluate_checkpoint, train_model
 from actseg_lib.engine.tasks import RecognitionTask
 
 CLASSES = ("left", "right", "up")
-TINY_STAR = {"dim": 16, "heads": 2, "joint_hidden": 4, "heatmap_size": 8, "encoder_layers": 1, "decoder_layers": 1,
-             "mlp_ratio": 1.0, "modalities": ("skeleton",), "dropout": 0.0}
+TINY_STAR = {
+    "dim": 16,
+    "heads": 2,
+    "joint_hidden": 4,
+    "heatmap_size": 8,
+    "encoder_layers": 1,
+    "decoder_layers": 1,
+    "mlp_ratio": 1.0,
+    "modalities": ("skeleton",),
+    "dropout": 0.0,
+}
 
 
 def dot_clips(num=60, frames=10, seed=0):
@@ -27,8 +36,16 @@ def dot_clips(num=60, frames=10, seed=0):
     for i in range(num):
         label = i % 3
         joints = centres[label] + rng.normal(0, 3, (frames, 1, 2, 2)).astype(np.float32)
-        clips.append(Sample(name=f"c{i:02d}", class_names=CLASSES, label=label, skeleton2d=joints,
-                            subject=(i // 3) % 6, meta={"image_size": 48}))
+        clips.append(
+            Sample(
+                name=f"c{i:02d}",
+                class_names=CLASSES,
+                label=label,
+                skeleton2d=joints,
+                subject=(i // 3) % 6,
+                meta={"image_size": 48},
+            )
+        )
     return clips
 
 
@@ -41,9 +58,16 @@ def test_clips_are_resampled_evenly_to_a_fixed_length():
 
 
 def test_ntu_and_penn_files_record_the_frame_their_pixels_refer_to(tmp_path):
-    ntu_clip = Sample(name="x", class_names=CLASSES, label=0, subject=0, view=0,
-                      skeleton3d=np.ones((10, 1, 25, 3), np.float32),
-                      skeleton2d=np.full((10, 1, 25, 2), 24.0, np.float32), meta={"image_size": 48})
+    ntu_clip = Sample(
+        name="x",
+        class_names=CLASSES,
+        label=0,
+        subject=0,
+        view=0,
+        skeleton3d=np.ones((10, 1, 25, 3), np.float32),
+        skeleton2d=np.full((10, 1, 25, 2), 24.0, np.float32),
+        meta={"image_size": 48},
+    )
     formats.write("ntu", for_format("ntu", [ntu_clip]), tmp_path / "ntu")
     (back,) = formats.read("ntu", tmp_path / "ntu")
     item = RecognitionDataset([back])[0]
@@ -56,8 +80,17 @@ def test_ntu_and_penn_files_record_the_frame_their_pixels_refer_to(tmp_path):
 
 
 def test_ntu_cross_subject_protocol_uses_the_official_performers():
-    clips = [Sample(name=f"c{i}", class_names=CLASSES, label=0, subject=s, skeleton2d=np.zeros((4, 1, 2, 2), np.float32),
-                    meta={"frame_size": (1920, 1080)}) for i, s in enumerate(range(1, 41))]
+    clips = [
+        Sample(
+            name=f"c{i}",
+            class_names=CLASSES,
+            label=0,
+            subject=s,
+            skeleton2d=np.zeros((4, 1, 2, 2), np.float32),
+            meta={"frame_size": (1920, 1080)},
+        )
+        for i, s in enumerate(range(1, 41))
+    ]
     data = prepare_recognition("ntu:somewhere", samples=clips, num_frames=4)
     subjects = lambda split: {clips[i].subject for i in data.splits[split]}  # noqa: E731
     assert subjects("test") == set(range(1, 41)) - set(NTU_XSUB_TRAIN)
@@ -94,10 +127,14 @@ def test_recognition_metrics():
 
 def test_a_tiny_star_transformer_learns_and_its_checkpoint_reproduces(tmp_path):
     clips = dot_clips()
-    overrides = {"model": TINY_STAR, "train": {"epochs": 15, "batch_size": 6, "lr": 3e-3, "warmup_epochs": 0},
-                 "data": {"num_frames": 8}}
-    results = train_model("star_transformer", "synthact:clips", out_dir=tmp_path, samples=clips, progress=False,
-                          overrides=overrides)
+    overrides = {
+        "model": TINY_STAR,
+        "train": {"epochs": 15, "batch_size": 6, "lr": 3e-3, "warmup_epochs": 0},
+        "data": {"num_frames": 8},
+    }
+    results = train_model(
+        "star_transformer", "synthact:clips", out_dir=tmp_path, samples=clips, progress=False, overrides=overrides
+    )
     assert results["test"]["top1"] > 70  # chance: 33 %
     again = evaluate_checkpoint(tmp_path / "best.pt", samples=clips, progress=False)
     assert again["metrics"] == results["test"]

@@ -13,8 +13,10 @@ def _fake_training(calls):
     def train_model(name, data, size, out_dir, resume, overrides, progress):
         calls.append(overrides)
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "results.json").write_text(json.dumps({"model": name, "size": size, "data": data,
-                                                          "test": {"top1": 42.0}, "train_time_s": 1.0}))
+        (out_dir / "results.json").write_text(
+            json.dumps({"model": name, "size": size, "data": data, "test": {"top1": 42.0}, "train_time_s": 1.0})
+        )
+
     return train_model
 
 
@@ -35,7 +37,8 @@ def test_a_missing_record_is_trained_once_then_read(tmp_path, monkeypatch):
 def test_a_record_of_another_run_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("ACTSEG_RUNS", str(tmp_path / "runs"))
     name = cached_run_dir("ms_tcn", "synthact:daily", "reduced").name
-    (tmp_path / f"{name}.json").write_text(json.dumps({"model": "asformer", "size": "reduced",
-                                                       "data": "synthact:daily"}))
+    (tmp_path / f"{name}.json").write_text(
+        json.dumps({"model": "asformer", "size": "reduced", "data": "synthact:daily"})
+    )
     with pytest.raises(ValueError, match="expected ms_tcn"):
         recorded_run("ms_tcn", "synthact:daily", "reduced", records=tmp_path)

@@ -7,17 +7,37 @@ import time
 
 import pytest
 import torch
+from tiny_data import write_tiny_mstcn
 
 from actseg_lib.engine import load_checkpoint
-from tiny_data import write_tiny_mstcn
 
 EPOCHS = 60
 
 
 def command(spec, out, *extra):
-    return [sys.executable, "-m", "actseg_lib", "train", "ms_tcn", "--data", spec, "--out", str(out),
-            "--epochs", str(EPOCHS), "--lr", "0.01", "--no-progress",
-            "--set", "model.num_stages=2", "--set", "model.num_layers=3", "--set", "model.num_f_maps=8", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "actseg_lib",
+        "train",
+        "ms_tcn",
+        "--data",
+        spec,
+        "--out",
+        str(out),
+        "--epochs",
+        str(EPOCHS),
+        "--lr",
+        "0.01",
+        "--no-progress",
+        "--set",
+        "model.num_stages=2",
+        "--set",
+        "model.num_layers=3",
+        "--set",
+        "model.num_f_maps=8",
+        *extra,
+    ]
 
 
 def epoch_of(path):

@@ -39,8 +39,21 @@ def one_thread():
 
 def tiny(seed=0, **kwargs):
     torch.manual_seed(seed)
-    config = dict(imu_dim=16, keypoint_dim=16, event_dim=4, dim=16, depth=1, fusion_depth=2, heads=2, dim_head=8,
-                  ffn_dim=32, dropout=0.0, groups=2, window=1, barrier_kernel=9)
+    config = dict(
+        imu_dim=16,
+        keypoint_dim=16,
+        event_dim=4,
+        dim=16,
+        depth=1,
+        fusion_depth=2,
+        heads=2,
+        dim_head=8,
+        ffn_dim=32,
+        dropout=0.0,
+        groups=2,
+        window=1,
+        barrier_kernel=9,
+    )
     config.update(kwargs)
     return SigFormer(LAYOUT, num_classes=5, fps=FPS, **config).eval()
 
@@ -56,6 +69,7 @@ def frames(B=2, seconds=10, events_at=((0, 2), (0, 3)), seed=0):
 
 
 # --- masked attention ---------------------------------------------------------------------
+
 
 def test_masked_positions_get_exactly_zero_weight_and_sdpa_agrees():
     torch.manual_seed(0)
@@ -127,6 +141,7 @@ def test_fusion_layers_are_stacked_and_guidance_modes_differ():
 
 # --- tokens -------------------------------------------------------------------------------
 
+
 def test_second_tokens_keypoint_step_and_event_bits():
     tok = SecondTokenizer(channels=3, frames_per_token=4, dim=5, step=2)
     x = torch.randn(1, 10, 3)  # 2.5 seconds -> 3 tokens
@@ -143,6 +158,7 @@ def test_second_tokens_keypoint_step_and_event_bits():
 
 
 # --- refinement ---------------------------------------------------------------------------
+
 
 def brute_barrier_pooling(probs, boundary, threshold, kernel, alpha):
     """The definition, one second and one neighbour at a time."""
@@ -203,6 +219,7 @@ def test_barrier_pooling_acts_along_time_not_classes():
 
 # --- targets and loss ---------------------------------------------------------------------
 
+
 def test_boundary_targets_do_not_mark_joins_between_sequences():
     labels = torch.tensor([[0, 0, 1, 1, 1, 2], [3, 3, 3, IGNORE_INDEX, 3, IGNORE_INDEX]])
     mask = torch.tensor([[True] * 6, [True] * 5 + [False]])
@@ -225,7 +242,7 @@ def test_loss_ignores_null():
     x = frames(B=1)
     labels = torch.zeros(1, x.shape[1], dtype=torch.long)
     labels[:, : 4 * FPS] = IGNORE_INDEX  # the first four seconds are Null
-    labels[:, 7 * FPS:] = 2
+    labels[:, 7 * FPS :] = 2
     mask = torch.ones(1, x.shape[1], dtype=torch.bool)
     loss_fn = SigFormerLoss()
     out = model(x, mask)
@@ -253,6 +270,7 @@ def test_loss_is_the_weighted_sum_of_its_four_terms():
 
 
 # --- the model ----------------------------------------------------------------------------
+
 
 def test_masked_group_norm_counts_real_seconds_only():
     from actseg_lib.models.sigformer import MaskedGroupNorm
@@ -300,8 +318,21 @@ def test_forward_shapes_and_refinement():
 
 def test_no_guidance_needs_no_events_and_the_others_do():
     torch.manual_seed(0)
-    model = SigFormer(LAYOUT[:2], 5, fps=FPS, imu_dim=8, keypoint_dim=8, dim=8, depth=1, fusion_depth=1, heads=2,
-                      dim_head=4, ffn_dim=16, groups=2, guidance="none").eval()
+    model = SigFormer(
+        LAYOUT[:2],
+        5,
+        fps=FPS,
+        imu_dim=8,
+        keypoint_dim=8,
+        dim=8,
+        depth=1,
+        fusion_depth=1,
+        heads=2,
+        dim_head=4,
+        ffn_dim=16,
+        groups=2,
+        guidance="none",
+    ).eval()
     assert model(frames()[..., :20]).class_logits.shape == (2, 5, 10)
     with pytest.raises(ValueError, match="events"):
         SigFormer(LAYOUT[:2], 5, fps=FPS, guidance="masked")
@@ -332,8 +363,9 @@ def test_presets_build_and_count():
     layout = [["imu_acc", 12], ["skeleton2d", 50], ["events", 2]]
     reduced = build_model("sigformer", "reduced", input_layout=layout, num_classes=10)
     with torch.device("meta"):  # 530 M parameters: counted without allocating them
-        full = build_model("sigformer", "full", input_layout=[["imu_acc", 12], ["skeleton2d", 34], ["events", 2]],
-                           num_classes=10)
+        full = build_model(
+            "sigformer", "full", input_layout=[["imu_acc", 12], ["skeleton2d", 34], ["events", 2]], num_classes=10
+        )
     print("SigFormer parameters: reduced", count_parameters(reduced), "full", count_parameters(full))
     assert count_parameters(reduced) < 3_000_000 < count_parameters(full)
     assert full.fusion.norm.normalized_shape == (860,) and full.barrier_kernel == 99

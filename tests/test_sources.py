@@ -8,8 +8,9 @@ from actseg_lib.data.skeleton import NTU_TO_COCO, NTU_TO_PENN
 from actseg_lib.data.sources import FORMAT_SOURCE, for_format, load_data
 from actseg_lib.data.synthact.generate import config_for, make_clips, make_workflow
 
-TINY = config_for("reduced", num_subjects=2, image_size=24, clip_frames=6, boxes_per_session=1,
-                  actions_per_sequence=(2, 2))
+TINY = config_for(
+    "reduced", num_subjects=2, image_size=24, clip_frames=6, boxes_per_session=1, actions_per_sequence=(2, 2)
+)
 
 
 def synthact_samples(kind):
@@ -19,8 +20,7 @@ def synthact_samples(kind):
 
 
 def roundtrip(fmt, tmp_path):
-    written = list(for_format(fmt, synthact_samples(FORMAT_SOURCE[fmt]),
-                              split_of={0: "train", 1: "test"}))
+    written = list(for_format(fmt, synthact_samples(FORMAT_SOURCE[fmt]), split_of={0: "train", 1: "test"}))
     options = {"split": "TRAIN"} if fmt == "ts" else {}
     formats.write(fmt, written, tmp_path, **options)
     back = formats.read(fmt, tmp_path, **options)

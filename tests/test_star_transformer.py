@@ -141,8 +141,8 @@ def test_multi_class_tokens_put_position_only_on_joint_tokens():
     g, j = torch.randn(B, T, P, D), torch.randn(B, T, N, D)
     z = tokens(g, j)
     assert z.shape == (B, T, 1 + P + 1 + N + 1, D)
-    torch.testing.assert_close(z[:, :, 1:1 + P], g)  # grid tokens untouched
-    torch.testing.assert_close(z[:, :, 2 + P:2 + P + N], j + tokens.joint_pos)
+    torch.testing.assert_close(z[:, :, 1 : 1 + P], g)  # grid tokens untouched
+    torch.testing.assert_close(z[:, :, 2 + P : 2 + P + N], j + tokens.joint_pos)
     positions = tokens.class_positions(P)
     assert positions == [0, 1 + P, 2 + P + N]
     for p, cls in zip(positions, (tokens.cls_global, tokens.cls_joint, tokens.cls_total)):
@@ -196,9 +196,16 @@ def test_mixed_conv_backbone_keeps_every_frame_and_halves_space_per_stage():
     backbone = MixedConvBackbone(widths=(4, 4, 8, 8, 8), blocks=(1, 1, 1, 1))
     out = backbone(torch.randn(1, 3, 5, 64, 64))
     sizes = {name: tuple(x.shape[2:]) for name, x in out.items()}
-    assert sizes == {"stem": (5, 32, 32), "layer1": (5, 32, 32), "layer2": (5, 16, 16),
-                     "layer3": (5, 8, 8), "layer4": (5, 4, 4)}
-    temporal = [m.kernel_size[0] for m in backbone.layers.modules() if isinstance(m, nn.Conv3d) and m.kernel_size != (1, 1, 1)]
+    assert sizes == {
+        "stem": (5, 32, 32),
+        "layer1": (5, 32, 32),
+        "layer2": (5, 16, 16),
+        "layer3": (5, 8, 8),
+        "layer4": (5, 4, 4),
+    }
+    temporal = [
+        m.kernel_size[0] for m in backbone.layers.modules() if isinstance(m, nn.Conv3d) and m.kernel_size != (1, 1, 1)
+    ]
     assert temporal == [3, 3] + [1] * 6  # 3D kernels in layer1 only (MC3)
 
 
@@ -230,10 +237,18 @@ def test_modality_ablations_read_only_their_inputs():
 
 
 def test_attention_modules_are_named_by_kind_and_recorded():
-    model = STARTransformer(num_classes=3, num_joints=4, num_frames=4, modalities=("skeleton",), heatmap_size=6,
-                            dim=8, heads=2, encoder_layers=1, decoder_layers=1)
-    assert list(model.attention_modules()) == ["encoder.0.full", "encoder.0.ZAttn", "decoder.0.full",
-                                               "decoder.0.BAttn"]
+    model = STARTransformer(
+        num_classes=3,
+        num_joints=4,
+        num_frames=4,
+        modalities=("skeleton",),
+        heatmap_size=6,
+        dim=8,
+        heads=2,
+        encoder_layers=1,
+        decoder_layers=1,
+    )
+    assert list(model.attention_modules()) == ["encoder.0.full", "encoder.0.ZAttn", "decoder.0.full", "decoder.0.BAttn"]
     model.record_attention(True)
     model.eval()
     model(skeleton2d=torch.rand(2, 4, 4, 2))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from actseg_lib.data import assert_samples_equal, synthact
-from actseg_lib.data.synthact.actions import RECOGNITION_FULL, IDLE, reverse, trajectories
+from actseg_lib.data.synthact.actions import IDLE, RECOGNITION_FULL, reverse, trajectories
 from actseg_lib.data.synthact.body import J, Subject, forward_kinematics
 from actseg_lib.data.synthact.generate import (
     NULL,
@@ -16,8 +16,15 @@ from actseg_lib.data.synthact.generate import (
 )
 from actseg_lib.data.synthact.views import imu_signals, joint_heatmaps
 
-TINY = config_for("reduced", num_subjects=2, image_size=24, packaging_sessions=2, boxes_per_session=1,
-                  daily_sequences=3, actions_per_sequence=(2, 3))
+TINY = config_for(
+    "reduced",
+    num_subjects=2,
+    image_size=24,
+    packaging_sessions=2,
+    boxes_per_session=1,
+    daily_sequences=3,
+    actions_per_sequence=(2, 3),
+)
 ACTIONS = {a.name: a for a in RECOGNITION_FULL}
 
 
@@ -44,8 +51,16 @@ def test_generation_does_not_depend_on_the_process(tmp_path):
         "[h.update(x.skeleton3d.tobytes()) for x in s]; h.update(s[1].imu.tobytes()); h.update(s[2].rgb.tobytes())\n"
         "print(h.hexdigest())"
     )
-    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
     assert len(digests) == 1
 
 
@@ -59,10 +74,8 @@ def test_one_performance_is_seen_from_every_view():
 
 
 def test_store_does_not_depend_on_chunking_or_workers(tmp_path):
-    small = synthact.load("daily", config_for(TINY, shard_size=1), cache_dir=tmp_path / "a", progress=False,
-                          workers=2)
-    big = synthact.load("daily", config_for(TINY, shard_size=100), cache_dir=tmp_path / "b", progress=False,
-                        workers=1)
+    small = synthact.load("daily", config_for(TINY, shard_size=1), cache_dir=tmp_path / "a", progress=False, workers=2)
+    big = synthact.load("daily", config_for(TINY, shard_size=100), cache_dir=tmp_path / "b", progress=False, workers=1)
     assert len(small) == len(big) == 3
     for x, y in zip(small, big):
         assert_samples_equal(x, y)
@@ -121,7 +134,8 @@ def test_events_fall_inside_the_actions_that_emit_them():
     scanner_ops = {PACKAGING_CLASSES.index("Picking"), PACKAGING_CLASSES.index("Scan Label")}
     assert set(session.frame_labels[session.events["scanner"]].tolist()) <= scanner_ops
     assert set(session.frame_labels[session.events["printer"]].tolist()) == {
-        PACKAGING_CLASSES.index("Attach Shipping Label")}
+        PACKAGING_CLASSES.index("Attach Shipping Label")
+    }
 
 
 def test_boundaries_mark_every_action_start():
@@ -158,8 +172,9 @@ def test_idle_holds_a_seated_pose():
 
 @pytest.mark.parametrize("protocol", ["xsub", "xview"])
 def test_splits_are_disjoint(protocol, tmp_path):
-    store = synthact.load("clips", config_for(TINY, num_subjects=6, image_size=8, clip_frames=4),
-                          cache_dir=tmp_path, progress=False)
+    store = synthact.load(
+        "clips", config_for(TINY, num_subjects=6, image_size=8, clip_frames=4), cache_dir=tmp_path, progress=False
+    )
     parts = synthact.split(store, protocol)
     sets = [set(parts[k].tolist()) for k in ("train", "val", "test")]
     assert not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])

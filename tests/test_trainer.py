@@ -6,18 +6,24 @@ import json
 import numpy as np
 import pytest
 import torch
+from tiny_data import TINY_MSTCN, tiny_samples
 
-from actseg_lib.engine import Trainer, TrainConfig, evaluate_checkpoint, load_checkpoint, train_model
+from actseg_lib.engine import TrainConfig, Trainer, evaluate_checkpoint, load_checkpoint, train_model
 from actseg_lib.engine.tasks import SegmentationTask
 from actseg_lib.models import build_model
-from tiny_data import TINY_MSTCN, tiny_samples
 
 SPEC = "mstcn:tiny"  # samples are passed in; the spec only names the source and its split rules
 
 
 def run(tmp_path=None, epochs=6, **train):
-    return train_model("ms_tcn", SPEC, out_dir=tmp_path, samples=tiny_samples(), progress=False,
-                       overrides={"model": TINY_MSTCN, "train": {"epochs": epochs, "lr": 1e-2, **train}})
+    return train_model(
+        "ms_tcn",
+        SPEC,
+        out_dir=tmp_path,
+        samples=tiny_samples(),
+        progress=False,
+        overrides={"model": TINY_MSTCN, "train": {"epochs": epochs, "lr": 1e-2, **train}},
+    )
 
 
 def weights(model):
@@ -53,16 +59,23 @@ def test_best_epoch_is_chosen_on_validation_only(tmp_path):
 def test_a_finished_run_is_loaded_not_retrained(tmp_path):
     first = run(tmp_path)
     again = train_model(
-        "ms_tcn", SPEC, out_dir=tmp_path, samples=tiny_samples(), progress=False, resume=True,
-        overrides={"model": TINY_MSTCN, "train": {"epochs": 6, "lr": 1e-2}})
+        "ms_tcn",
+        SPEC,
+        out_dir=tmp_path,
+        samples=tiny_samples(),
+        progress=False,
+        resume=True,
+        overrides={"model": TINY_MSTCN, "train": {"epochs": 6, "lr": 1e-2}},
+    )
     assert len(again["history"]) == 6 and again["history"] == first["history"]
     assert again["test"] == first["test"]
 
 
 def test_evaluate_checkpoint_reproduces_the_test_scores(tmp_path):
     results = run(tmp_path)
-    scored = evaluate_checkpoint(tmp_path / "best.pt", samples=tiny_samples(), progress=False,
-                                 out=tmp_path / "eval.json")
+    scored = evaluate_checkpoint(
+        tmp_path / "best.pt", samples=tiny_samples(), progress=False, out=tmp_path / "eval.json"
+    )
     assert scored["metrics"] == pytest.approx(results["test"])
     assert json.loads((tmp_path / "eval.json").read_text())["metrics"] == scored["metrics"]
 
@@ -70,8 +83,15 @@ def test_evaluate_checkpoint_reproduces_the_test_scores(tmp_path):
 def test_resuming_a_different_run_is_refused(tmp_path):
     run(tmp_path, epochs=2)
     with pytest.raises(ValueError, match="cannot resume.*train_config"):
-        train_model("ms_tcn", SPEC, out_dir=tmp_path, samples=tiny_samples(), progress=False, resume=True,
-                    overrides={"model": TINY_MSTCN, "train": {"epochs": 2, "lr": 5e-2}})
+        train_model(
+            "ms_tcn",
+            SPEC,
+            out_dir=tmp_path,
+            samples=tiny_samples(),
+            progress=False,
+            resume=True,
+            overrides={"model": TINY_MSTCN, "train": {"epochs": 2, "lr": 5e-2}},
+        )
 
 
 def test_bf16_autocast_step_runs():

@@ -21,8 +21,11 @@ def one_thread():
 
 def qkv(B=2, H=3, T=20, Dk=5, Dv=4, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(B, H, T, Dk, generator=g), torch.randn(B, H, T, Dk, generator=g),
-            torch.randn(B, H, T, Dv, generator=g))
+    return (
+        torch.randn(B, H, T, Dk, generator=g),
+        torch.randn(B, H, T, Dk, generator=g),
+        torch.randn(B, H, T, Dv, generator=g),
+    )
 
 
 def softmax_reference(q, k, v, window, key_mask=None):

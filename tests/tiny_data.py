@@ -21,8 +21,17 @@ def tiny_samples(num=10, length=120, channels=6, seed=0, equal_length=True, with
         x = 0.5 * rng.standard_normal((T, channels)).astype(np.float32)
         x[np.arange(T), labels] += 1.0
         meta = {"split": "test" if i % 4 == 3 else "train"} if with_split else {}
-        samples.append(Sample(name=f"vid{i:02d}", fps=15.0, class_names=CLASSES, features=x,
-                              frame_labels=labels, subject=i % 5, meta=meta))
+        samples.append(
+            Sample(
+                name=f"vid{i:02d}",
+                fps=15.0,
+                class_names=CLASSES,
+                features=x,
+                frame_labels=labels,
+                subject=i % 5,
+                meta=meta,
+            )
+        )
     return samples
 
 

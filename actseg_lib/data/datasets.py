@@ -46,8 +46,10 @@ def frame_size(s: Sample) -> tuple[float, float]:
         return float(meta["image_size"]), float(meta["image_size"])
     if s.rgb is not None:
         return float(s.rgb.shape[2]), float(s.rgb.shape[1])
-    raise ValueError(f"sample {s.name!r}: no frame size to normalise its 2D skeleton by "
-                     "(expected meta 'frame_size' or 'image_size', or RGB frames)")
+    raise ValueError(
+        f"sample {s.name!r}: no frame size to normalise its 2D skeleton by "
+        "(expected meta 'frame_size' or 'image_size', or RGB frames)"
+    )
 
 
 def clip_frame_indices(num_frames: int, length: int) -> np.ndarray:
@@ -74,8 +76,9 @@ class RecognitionDataset(_SampleSubset):
     ``label`` (long). Modalities a sample lacks are left out of its item.
     """
 
-    def __init__(self, samples, indices=None, num_frames: int | None = None, heatmap_size: int | None = None,
-                 sigma: float = 1.0):
+    def __init__(
+        self, samples, indices=None, num_frames: int | None = None, heatmap_size: int | None = None, sigma: float = 1.0
+    ):
         super().__init__(samples, indices)
         self.num_frames, self.heatmap_size, self.sigma = num_frames, heatmap_size, sigma
 
@@ -150,8 +153,17 @@ class SegmentationDataset(_SampleSubset):
     Items: ``x`` [T, C] float, ``labels`` [T] long, ``boundaries`` [T] float.
     """
 
-    def __init__(self, samples, indices=None, inputs=("skeleton3d",), ignore_labels=(), sample_rate: int = 1,
-                 event_names=None, mean=None, std=None):
+    def __init__(
+        self,
+        samples,
+        indices=None,
+        inputs=("skeleton3d",),
+        ignore_labels=(),
+        sample_rate: int = 1,
+        event_names=None,
+        mean=None,
+        std=None,
+    ):
         unknown = set(inputs) - set(SEGMENTATION_INPUTS)
         if unknown:
             raise ValueError(f"inputs: unknown {sorted(unknown)}; expected some of {SEGMENTATION_INPUTS}")
@@ -176,8 +188,10 @@ class SegmentationDataset(_SampleSubset):
         x = _frame_inputs(s, self.inputs, self.event_names)[step]
         if self.mean is not None:
             if x.shape[1] != len(self.mean):
-                raise ValueError(f"sample {s.name!r}: {x.shape[1]} input channels, but the statistics have "
-                                 f"{len(self.mean)} (were they computed on other inputs?)")
+                raise ValueError(
+                    f"sample {s.name!r}: {x.shape[1]} input channels, but the statistics have "
+                    f"{len(self.mean)} (were they computed on other inputs?)"
+                )
             x = (x - self.mean) / self.std
         return {
             "x": torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),

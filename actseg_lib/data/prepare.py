@@ -71,8 +71,16 @@ class SegmentationData:
         return {"input_layout": [list(item) for item in self.layout], "fps": self.fps}
 
     def dataset(self, split: str) -> SegmentationDataset:
-        return SegmentationDataset(self.samples, _split(self.splits, split), self.inputs, self.ignore_labels,
-                                   self.sample_rate, self.event_names, self.mean, self.std)
+        return SegmentationDataset(
+            self.samples,
+            _split(self.splits, split),
+            self.inputs,
+            self.ignore_labels,
+            self.sample_rate,
+            self.event_names,
+            self.mean,
+            self.std,
+        )
 
     def model_kwargs(self) -> dict:
         """What the model must be built for: input channels and classes."""
@@ -80,12 +88,20 @@ class SegmentationData:
 
     def info(self) -> dict:
         """What a checkpoint keeps so the same inputs can be rebuilt for evaluation."""
-        return {"spec": self.spec, "class_names": list(self.class_names), "background": list(self.background),
-                "ignore_labels": list(self.ignore_labels), "inputs": list(self.inputs),
-                "sample_rate": self.sample_rate, "event_names": list(self.event_names),
-                "layout": [list(item) for item in self.layout], "fps": self.fps,
-                "mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std],
-                "split_sizes": {k: int(len(v)) for k, v in self.splits.items()}}
+        return {
+            "spec": self.spec,
+            "class_names": list(self.class_names),
+            "background": list(self.background),
+            "ignore_labels": list(self.ignore_labels),
+            "inputs": list(self.inputs),
+            "sample_rate": self.sample_rate,
+            "event_names": list(self.event_names),
+            "layout": [list(item) for item in self.layout],
+            "fps": self.fps,
+            "mean": [float(v) for v in self.mean],
+            "std": [float(v) for v in self.std],
+            "split_sizes": {k: int(len(v)) for k, v in self.splits.items()},
+        }
 
 
 def auto_inputs(sample) -> tuple:
@@ -97,8 +113,9 @@ def auto_inputs(sample) -> tuple:
     for name in ("skeleton2d", "imu"):
         if name in present:
             return (name,)
-    raise ValueError(f"sample {sample.name!r}: none of {SEGMENTATION_INPUTS} to use as input "
-                     f"(it has {sample.modalities()})")
+    raise ValueError(
+        f"sample {sample.name!r}: none of {SEGMENTATION_INPUTS} to use as input (it has {sample.modalities()})"
+    )
 
 
 def _records(samples) -> list[dict]:
@@ -120,8 +137,9 @@ def _carve(indices: np.ndarray, groups: np.ndarray, fraction: float, rng) -> tup
     return indices[~carved], indices[carved]
 
 
-def split_indices(samples, spec: str, val_fraction: float = 0.15, test_fraction: float = 0.3,
-                  seed: int = 0) -> dict[str, np.ndarray]:
+def split_indices(
+    samples, spec: str, val_fraction: float = 0.15, test_fraction: float = 0.3, seed: int = 0
+) -> dict[str, np.ndarray]:
     """Train / val / test indices for the samples of ``spec`` (rules in the module docstring)."""
     source = spec.partition(":")[0]
     if source == "synthact":
@@ -181,8 +199,9 @@ def _load_samples(spec: str, samples, progress: bool):
     return samples
 
 
-def prepare_segmentation(spec: str, inputs="auto", sample_rate: int = 1, stats=None, samples=None,
-                         progress: bool = True) -> SegmentationData:
+def prepare_segmentation(
+    spec: str, inputs="auto", sample_rate: int = 1, stats=None, samples=None, progress: bool = True
+) -> SegmentationData:
     """Load ``spec`` and set up segmentation datasets (see the module docstring).
 
     ``stats``: ``(mean, std)`` to reuse (e.g. from a checkpoint) instead of computing
@@ -191,8 +210,10 @@ def prepare_segmentation(spec: str, inputs="auto", sample_rate: int = 1, stats=N
     samples = _load_samples(spec, samples, progress)
     first = samples[0]
     if first.frame_labels is None:
-        raise ValueError(f"--data {spec!r}: sample {first.name!r} has no frame labels; "
-                         "segmentation needs untrimmed, frame-labelled sequences")
+        raise ValueError(
+            f"--data {spec!r}: sample {first.name!r} has no frame labels; "
+            "segmentation needs untrimmed, frame-labelled sequences"
+        )
     if (first.meta or {}).get("label_kind") == "openpack_id":
         samples, class_names = _openpack_to_indices(samples)
         background, ignore = (), ()
@@ -214,8 +235,21 @@ def prepare_segmentation(spec: str, inputs="auto", sample_rate: int = 1, stats=N
         stats = channel_stats(SegmentationDataset(samples, splits["train"], inputs, ignore, sample_rate, event_names))
         stats = _events_as_bits(stats, layout)
     mean, std = (np.asarray(v, np.float32) for v in stats)
-    return SegmentationData(spec, samples, splits, class_names, background, ignore, inputs, sample_rate,
-                            event_names, mean, std, layout, float(first.fps) / sample_rate)
+    return SegmentationData(
+        spec,
+        samples,
+        splits,
+        class_names,
+        background,
+        ignore,
+        inputs,
+        sample_rate,
+        event_names,
+        mean,
+        std,
+        layout,
+        float(first.fps) / sample_rate,
+    )
 
 
 def _events_as_bits(stats, layout) -> tuple[np.ndarray, np.ndarray]:
@@ -224,7 +258,7 @@ def _events_as_bits(stats, layout) -> tuple[np.ndarray, np.ndarray]:
     start = 0
     for name, channels in layout:
         if name == "events":
-            mean[start:start + channels], std[start:start + channels] = 0.0, 1.0
+            mean[start : start + channels], std[start : start + channels] = 0.0, 1.0
         start += channels
     return mean, std
 
@@ -259,9 +293,14 @@ class RecognitionData:
         return {"num_classes": self.num_classes, "num_joints": self.num_joints, "num_frames": self.num_frames}
 
     def info(self) -> dict:
-        return {"spec": self.spec, "class_names": list(self.class_names), "num_frames": self.num_frames,
-                "num_joints": self.num_joints, "modalities": list(self.modalities),
-                "split_sizes": {k: int(len(v)) for k, v in self.splits.items()}}
+        return {
+            "spec": self.spec,
+            "class_names": list(self.class_names),
+            "num_frames": self.num_frames,
+            "num_joints": self.num_joints,
+            "modalities": list(self.modalities),
+            "split_sizes": {k: int(len(v)) for k, v in self.splits.items()},
+        }
 
 
 def recognition_splits(samples, spec: str, val_fraction: float = 0.15, seed: int = 0) -> dict[str, np.ndarray]:
@@ -281,14 +320,16 @@ def prepare_recognition(spec: str, num_frames: int = 16, samples=None, progress:
     samples = _load_samples(spec, samples, progress)
     first = samples[0]
     if first.label is None:
-        raise ValueError(f"--data {spec!r}: sample {first.name!r} has no clip label; "
-                         "recognition needs trimmed, labelled clips")
+        raise ValueError(
+            f"--data {spec!r}: sample {first.name!r} has no clip label; recognition needs trimmed, labelled clips"
+        )
     if not first.class_names:
         raise ValueError(f"--data {spec!r}: the samples carry no class_names")
     modalities = tuple(m for m in ("rgb", "skeleton2d") if getattr(first, m) is not None)
     if not modalities:
-        raise ValueError(f"--data {spec!r}: sample {first.name!r} has neither RGB nor a 2D skeleton "
-                         f"(it has {first.modalities()})")
+        raise ValueError(
+            f"--data {spec!r}: sample {first.name!r} has neither RGB nor a 2D skeleton (it has {first.modalities()})"
+        )
     num_joints = first.skeleton2d.shape[2] if first.skeleton2d is not None else 0
     splits = recognition_splits(samples, spec)
     if len(splits["train"]) == 0:

@@ -118,8 +118,7 @@ BASIC_MOTIONS_CHANNELS = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z
 _BASIC_MOTIONS_META = {
     "dataset": "BasicMotions, UEA multivariate time series classification archive",
     "licence": (
-        "shipped inside aeon / sktime (both BSD-3-Clause packages); the .ts file states no "
-        "separate data licence"
+        "shipped inside aeon / sktime (both BSD-3-Clause packages); the .ts file states no separate data licence"
     ),
     "credit": (
         "BasicMotions: a student project in which four students performed four activities "
@@ -138,7 +137,7 @@ _BASIC_MOTIONS_META = {
     ),
     "units": {
         "acc": "not documented; near-zero mean while standing, so gravity appears removed "
-               "(likely m/s^2 linear acceleration)",
+        "(likely m/s^2 linear acceleration)",
         "gyro": "not documented (likely rad/s)",
     },
 }
@@ -151,7 +150,8 @@ def basic_motions_file(split: str = "train") -> Path:
     name = f"BasicMotions/BasicMotions_{split.upper()}.ts"
     return _data_file(
         [("aeon", f"datasets/data/{name}"), ("sktime", f"datasets/data/{name}")],
-        "BasicMotions", _BASIC_MOTIONS_HINT,
+        "BasicMotions",
+        _BASIC_MOTIONS_HINT,
     )
 
 
@@ -174,21 +174,23 @@ def load_basic_motions(split: str = "train") -> list[Sample]:
     samples = []
     for i, case in enumerate(cases):
         if case.features.shape != (100, 6):
-            raise FormatError(path, f"case {i}: 6 channels of 100 values",
-                              got=f"[T, C] = {list(case.features.shape)}")
-        samples.append(Sample(
-            name=f"BasicMotions_{split}_{i:03d}",
-            fps=10.0,
-            class_names=class_names,
-            label=index[case.class_names[case.label]],
-            imu=np.ascontiguousarray(case.features[:, None, :], dtype=np.float32),
-            imu_names=("watch",),
-            meta=dict(meta),
-        ))
+            raise FormatError(path, f"case {i}: 6 channels of 100 values", got=f"[T, C] = {list(case.features.shape)}")
+        samples.append(
+            Sample(
+                name=f"BasicMotions_{split}_{i:03d}",
+                fps=10.0,
+                class_names=class_names,
+                label=index[case.class_names[case.label]],
+                imu=np.ascontiguousarray(case.features[:, None, :], dtype=np.float32),
+                imu_names=("watch",),
+                meta=dict(meta),
+            )
+        )
     return samples
 
 
 # --------------------------------------------------------------------------- safe unpickling
+
 
 def _reconstruct_function():
     """numpy's array-reconstruct function, taken from an array's own ``__reduce__``.
@@ -206,7 +208,8 @@ def _latin1_bytes(obj, encoding="utf-8", errors="strict"):
     if not isinstance(obj, str) or encoding not in ("latin1", "latin-1") or errors != "strict":
         raise pickle.UnpicklingError(
             f"refused _codecs.encode({type(obj).__name__}, {encoding!r}, {errors!r}): "
-            "only str -> bytes with latin1 is allowed")
+            "only str -> bytes with latin1 is allowed"
+        )
     return codecs.latin_1_encode(obj)[0]
 
 
@@ -233,8 +236,8 @@ class RestrictedUnpickler(pickle.Unpickler):
             return self.ALLOWED[(module, name)]
         except KeyError:
             raise pickle.UnpicklingError(
-                f"refused to load global {module}.{name}: not in the allow-list "
-                f"(numpy arrays and dtypes only)") from None
+                f"refused to load global {module}.{name}: not in the allow-list (numpy arrays and dtypes only)"
+            ) from None
 
 
 def restricted_loads(data: bytes):
@@ -284,7 +287,7 @@ _WATCH_META = {
     "units": {
         "acc": "not documented; magnitude about 1 at rest, so G (gravity included)",
         "gyro": "not documented; stored values look like rad/s (per-axis 99th percentile of "
-                "|w| is 3.3 to 7.0; deg/s would be in the hundreds); converted here to deg/s",
+        "|w| is 3.3 to 7.0; deg/s would be in the hundreds); converted here to deg/s",
     },
 }
 
@@ -302,17 +305,16 @@ def _read_watch(path: Path) -> dict:
     data = _load_pickled_npy(path)
     need = ("X", "y", "subject")
     if not isinstance(data, dict) or any(key not in data for key in need):
-        raise FormatError(path, f"a dict with keys {need}",
-                          got=sorted(data) if isinstance(data, dict) else type(data).__name__)
+        raise FormatError(
+            path, f"a dict with keys {need}", got=sorted(data) if isinstance(data, dict) else type(data).__name__
+        )
     n = len(data["X"])
     for key in ("y", "subject", "side"):
         if key in data and len(data[key]) != n:
-            raise FormatError(path, f"{key!r} of length {n} (one per recording)",
-                              got=str(len(data[key])))
+            raise FormatError(path, f"{key!r} of length {n} (one per recording)", got=str(len(data[key])))
     for i, x in enumerate(data["X"]):
         if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[1] != 6:
-            raise FormatError(path, f"recording {i}: an array [T, 6]",
-                              got=str(getattr(x, "shape", type(x).__name__)))
+            raise FormatError(path, f"recording {i}: an array [T, 6]", got=str(getattr(x, "shape", type(x).__name__)))
     return data
 
 
@@ -367,19 +369,26 @@ def load_watch(subjects=None) -> list[Sample]:
         boundaries = np.zeros(total, dtype=np.uint8)
         boundaries[starts] = 1
         recordings = [
-            {"index": int(i), "start": int(s), "end": int(s + n), "label": int(y[i]),
-             **({"side": int(side[i])} if side is not None else {})}
+            {
+                "index": int(i),
+                "start": int(s),
+                "end": int(s + n),
+                "label": int(y[i]),
+                **({"side": int(side[i])} if side is not None else {}),
+            }
             for i, s, n in zip(indices, starts, lengths)
         ]
-        samples.append(Sample(
-            name=f"watch_subject{sid:02d}",
-            fps=WATCH_FPS,
-            class_names=class_names,
-            frame_labels=frame_labels,
-            boundaries=boundaries,
-            imu=np.concatenate(parts).astype(np.float32)[:, None, :],
-            imu_names=("watch",),
-            subject=sid,
-            meta={**meta_base, "recordings": recordings},
-        ))
+        samples.append(
+            Sample(
+                name=f"watch_subject{sid:02d}",
+                fps=WATCH_FPS,
+                class_names=class_names,
+                frame_labels=frame_labels,
+                boundaries=boundaries,
+                imu=np.concatenate(parts).astype(np.float32)[:, None, :],
+                imu_names=("watch",),
+                subject=sid,
+                meta={**meta_base, "recordings": recordings},
+            )
+        )
     return samples

@@ -30,8 +30,15 @@ import numpy as np
 IGNORE_INDEX = -100
 
 ARRAY_FIELDS = (
-    "frame_labels", "boundaries", "skeleton3d", "skeleton2d", "joint_scores",
-    "rgb", "imu", "features", "timestamps_ms",
+    "frame_labels",
+    "boundaries",
+    "skeleton3d",
+    "skeleton2d",
+    "joint_scores",
+    "rgb",
+    "imu",
+    "features",
+    "timestamps_ms",
 )
 
 
@@ -59,8 +66,7 @@ class Sample:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        lengths = {name: len(getattr(self, name)) for name in ARRAY_FIELDS
-                   if getattr(self, name) is not None}
+        lengths = {name: len(getattr(self, name)) for name in ARRAY_FIELDS if getattr(self, name) is not None}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"sample {self.name!r}: modalities disagree on the number of frames: {lengths}")
 

@@ -9,12 +9,31 @@ from __future__ import annotations
 import numpy as np
 
 NTU_JOINTS = (
-    "spine_base", "spine_mid", "neck", "head",
-    "left_shoulder", "left_elbow", "left_wrist", "left_hand",
-    "right_shoulder", "right_elbow", "right_wrist", "right_hand",
-    "left_hip", "left_knee", "left_ankle", "left_foot",
-    "right_hip", "right_knee", "right_ankle", "right_foot",
-    "spine_shoulder", "left_hand_tip", "left_thumb", "right_hand_tip", "right_thumb",
+    "spine_base",
+    "spine_mid",
+    "neck",
+    "head",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "left_hand",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "right_hand",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "left_foot",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "right_foot",
+    "spine_shoulder",
+    "left_hand_tip",
+    "left_thumb",
+    "right_hand_tip",
+    "right_thumb",
 )
 NUM_NTU_JOINTS = len(NTU_JOINTS)
 
@@ -22,42 +41,102 @@ NUM_NTU_JOINTS = len(NTU_JOINTS)
 # (Graph models built on ST-GCN's edge list join the left hand tip to the left thumb
 # instead of the hand; we keep the tree.)
 NTU_PARENTS = (
-    -1, 0, 20, 2,
-    20, 4, 5, 6,
-    20, 8, 9, 10,
-    0, 12, 13, 14,
-    0, 16, 17, 18,
-    1, 7, 7, 11, 11,
+    -1,
+    0,
+    20,
+    2,
+    20,
+    4,
+    5,
+    6,
+    20,
+    8,
+    9,
+    10,
+    0,
+    12,
+    13,
+    14,
+    0,
+    16,
+    17,
+    18,
+    1,
+    7,
+    7,
+    11,
+    11,
 )
 NTU_EDGES = tuple((child, parent) for child, parent in enumerate(NTU_PARENTS) if parent >= 0)
 
 # Per-part colours for drawing (RGB 0..255): torso, left arm, right arm, left leg, right leg.
 NTU_PART = (
-    0, 0, 0, 0,
-    1, 1, 1, 1,
-    2, 2, 2, 2,
-    3, 3, 3, 3,
-    4, 4, 4, 4,
-    0, 1, 1, 2, 2,
+    0,
+    0,
+    0,
+    0,
+    1,
+    1,
+    1,
+    1,
+    2,
+    2,
+    2,
+    2,
+    3,
+    3,
+    3,
+    3,
+    4,
+    4,
+    4,
+    4,
+    0,
+    1,
+    1,
+    2,
+    2,
 )
 
 PENN_JOINTS = (
-    "head", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
-    "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee",
-    "left_ankle", "right_ankle",
+    "head",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
 )
 NTU_TO_PENN = tuple(NTU_JOINTS.index(name) for name in PENN_JOINTS)
 
 COCO_JOINTS = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
-    "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
     "right_ankle",
 )
 # Kinect has no face points: the five face keypoints all take the head joint.
 NTU_TO_COCO = tuple(
-    NTU_JOINTS.index("head") if name in COCO_JOINTS[:5] else NTU_JOINTS.index(name)
-    for name in COCO_JOINTS
+    NTU_JOINTS.index("head") if name in COCO_JOINTS[:5] else NTU_JOINTS.index(name) for name in COCO_JOINTS
 )
 
 

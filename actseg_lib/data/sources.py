@@ -44,15 +44,20 @@ def load_data(spec: str, progress: bool = True):
         if rest == "watch":
             return real.load_watch()
         if rest == "basic_motions":
-            return [replace(s, meta={**s.meta, "split": split}) for split in ("train", "test")
-                    for s in real.load_basic_motions(split)]
+            return [
+                replace(s, meta={**s.meta, "split": split})
+                for split in ("train", "test")
+                for s in real.load_basic_motions(split)
+            ]
         raise ValueError(f"--data {spec!r}: unknown real data {rest!r}; expected 'watch' or 'basic_motions'")
     if source == "synthact":
         kind, _, preset = rest.partition(":")
         return synthact.load(kind, preset or "reduced", progress=progress)
     if source not in formats.FORMATS:
-        raise ValueError(f"--data {spec!r}: unknown source {source!r}; expected 'synthact', 'real' or one of "
-                         f"{', '.join(formats.FORMATS)}")
+        raise ValueError(
+            f"--data {spec!r}: unknown source {source!r}; expected 'synthact', 'real' or one of "
+            f"{', '.join(formats.FORMATS)}"
+        )
     return formats.read(source, rest)
 
 
@@ -83,7 +88,9 @@ def for_format(fmt: str, samples, split_of: dict[int, str] | None = None):
     for i, s in enumerate(samples):
         split = split_of.get(i, "train")
         if fmt == "mstcn":  # MS-TCN's splits are train and test only
-            yield replace(s, features=_frame_features(s), meta={**s.meta, "split": "test" if split == "test" else "train"})
+            yield replace(
+                s, features=_frame_features(s), meta={**s.meta, "split": "test" if split == "test" else "train"}
+            )
         elif fmt == "dest":
             yield replace(s, features=_frame_features(s), meta={**s.meta, "split": split})
         elif fmt == "pku":
@@ -92,15 +99,25 @@ def for_format(fmt: str, samples, split_of: dict[int, str] | None = None):
             yield replace(s, view=s.view + 1, subject=s.subject + 1, skeleton2d=_to_ntu_color(s))
         elif fmt == "penn":
             size = s.meta["image_size"]
-            yield replace(s, meta={**s.meta, "split": "test" if split == "test" else "train",
-                                   "dimensions": (size, size, s.num_frames)})
+            yield replace(
+                s,
+                meta={
+                    **s.meta,
+                    "split": "test" if split == "test" else "train",
+                    "dimensions": (size, size, s.num_frames),
+                },
+            )
         elif fmt == "ts":
             yield replace(s, features=_frame_features(s), rgb=None, meta={**s.meta, "split": split})
         elif fmt == "openpack":
             ids = np.asarray(s.meta["openpack_ids"])
-            yield replace(s, name=f"S{i:04d}", frame_labels=ids[s.frame_labels],
-                          class_names=tuple(s.class_names[:-1]),
-                          meta={**s.meta, "user": f"U{s.subject + 1:02d}01", "label_kind": "openpack_id"})
+            yield replace(
+                s,
+                name=f"S{i:04d}",
+                frame_labels=ids[s.frame_labels],
+                class_names=tuple(s.class_names[:-1]),
+                meta={**s.meta, "user": f"U{s.subject + 1:02d}01", "label_kind": "openpack_id"},
+            )
         else:
             raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(formats.FORMATS)}")
 
@@ -112,8 +129,9 @@ def write_synthact(fmt: str, out, preset: str = "reduced", progress: bool = True
     if fmt not in FORMAT_SOURCE:
         raise ValueError(f"--format {fmt!r}: expected one of {', '.join(FORMAT_SOURCE)}")
     store = synthact.load(FORMAT_SOURCE[fmt], preset, progress=progress, **overrides)
-    samples = tqdm(for_format(fmt, store, xsub_split_of(store)), total=len(store),
-                   desc=f"writing {fmt}", disable=not progress)
+    samples = tqdm(
+        for_format(fmt, store, xsub_split_of(store)), total=len(store), desc=f"writing {fmt}", disable=not progress
+    )
     if fmt == "ts":  # one file per split
         items = list(samples)
         for split in ("train", "test"):

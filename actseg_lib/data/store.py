@@ -37,8 +37,10 @@ def write_shard(samples: list[Sample], folder: Path) -> None:
     for event in sorted({e for s in samples for e in s.events}):
         lists = [np.asarray(s.events.get(event, []), dtype=np.int64) for s in samples]
         np.save(folder / f"events_{event}.npy", np.concatenate(lists))
-        np.save(folder / f"event_offsets_{event}.npy",
-                np.concatenate(([0], np.cumsum([len(x) for x in lists]))).astype(np.int64))
+        np.save(
+            folder / f"event_offsets_{event}.npy",
+            np.concatenate(([0], np.cumsum([len(x) for x in lists]))).astype(np.int64),
+        )
     records = [{k: getattr(s, k) for k in _SCALARS} for s in samples]
     shared = {k: list(getattr(samples[0], k)) for k in _SHARED}
     (folder / "samples.json").write_text(json.dumps({"samples": records, **shared}))
@@ -85,12 +87,17 @@ class SampleStore(Sequence):
         events = {}
         for key in arrays:
             if key.startswith("events_"):
-                event = key[len("events_"):]
+                event = key[len("events_") :]
                 eo = arrays[f"event_offsets_{event}"]
-                events[event] = np.array(arrays[key][int(eo[i]):int(eo[i + 1])])
+                events[event] = np.array(arrays[key][int(eo[i]) : int(eo[i + 1])])
         record = info["samples"][i]
-        return Sample(**record, **fields, events=events,
-                      class_names=tuple(info["class_names"]), imu_names=tuple(info["imu_names"]))
+        return Sample(
+            **record,
+            **fields,
+            events=events,
+            class_names=tuple(info["class_names"]),
+            imu_names=tuple(info["imu_names"]),
+        )
 
     def labels(self) -> np.ndarray:
         """Clip labels of every sample, without loading any array."""

@@ -15,6 +15,17 @@ from .run import (
 from .tasks import SegmentationTask
 from .trainer import Trainer
 
-__all__ = ["SegmentationTask", "TrainConfig", "Trainer", "cached_run_dir", "default_runs_dir",
-           "evaluate_checkpoint", "load_checkpoint",
-           "load_trained", "recorded_run", "save_checkpoint", "summary_line", "train_model"]
+__all__ = [
+    "SegmentationTask",
+    "TrainConfig",
+    "Trainer",
+    "cached_run_dir",
+    "default_runs_dir",
+    "evaluate_checkpoint",
+    "load_checkpoint",
+    "load_trained",
+    "recorded_run",
+    "save_checkpoint",
+    "summary_line",
+    "train_model",
+]

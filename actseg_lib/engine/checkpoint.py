@@ -32,6 +32,8 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     except Exception as error:
         raise ValueError(f"checkpoint {path}: cannot be read as a weights-only torch checkpoint ({error})") from error
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"checkpoint {path}: expected an actseg checkpoint (format {CHECKPOINT_FORMAT}), "
-                         f"got {type(state).__name__} with format {state.get('format') if isinstance(state, dict) else None}")
+        raise ValueError(
+            f"checkpoint {path}: expected an actseg checkpoint (format {CHECKPOINT_FORMAT}), "
+            f"got {type(state).__name__} with format {state.get('format') if isinstance(state, dict) else None}"
+        )
     return state

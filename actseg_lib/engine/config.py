@@ -55,7 +55,7 @@ class TrainConfig:
                 raise ValueError(f"train config {name!r}: expected {expected}, got {getattr(self, name)!r}")
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:

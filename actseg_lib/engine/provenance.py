@@ -36,18 +36,30 @@ def git_commit() -> str | None:
     """The library checkout's commit (with ``-dirty`` when it has local changes), if any."""
     root = Path(__file__).resolve().parents[2]
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return commit + ("-dirty" if dirty else "")
 
 
 def provenance(seed: int | None = None) -> dict:
-    return {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "environment": environment_report(),
-            "git_commit": git_commit(), "seed": seed, "finished_at": datetime.now(timezone.utc).isoformat()}
+    return {
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "environment": environment_report(),
+        "git_commit": git_commit(),
+        "seed": seed,
+        "finished_at": datetime.now(timezone.utc).isoformat(),
+    }
 
 
 def write_json(data: dict, path) -> Path:

@@ -55,14 +55,25 @@ def cached_run_dir(name: str, data: str, size: str = "reduced", overrides: dict 
 
     config = merge_overrides(model_config(name, size), overrides)
     # RESUME_KEYS: when what makes two runs "the same" changes, old folders are not reused
-    key = json.dumps({"model": name, "size": size, "data": data, "config": config, "version": __version__,
-                      "data_version": DATA_VERSION, "resume_keys": RESUME_KEYS, "code": _model_code_digest(name)},
-                     sort_keys=True, default=str)
+    key = json.dumps(
+        {
+            "model": name,
+            "size": size,
+            "data": data,
+            "config": config,
+            "version": __version__,
+            "data_version": DATA_VERSION,
+            "resume_keys": RESUME_KEYS,
+            "code": _model_code_digest(name),
+        },
+        sort_keys=True,
+        default=str,
+    )
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     return Path(root or default_runs_dir()) / f"{name}-{size}-{data_slug(data)}-{digest}"
 
 
-@functools.lru_cache(maxsize=None)  # once per process: the imported model code does not change under it
+@functools.cache  # once per process: the imported model code does not change under it
 def _model_code_digest(name: str) -> str:
     """A digest of the model's own file, of the sibling model files it imports from
     (``from .asformer import ...``; the registry aside) and of ``actseg_lib/nn``: editing
@@ -71,8 +82,9 @@ def _model_code_digest(name: str) -> str:
     import inspect
 
     model_file = Path(inspect.getsourcefile(model_entry(name).builder))
-    siblings = sorted(set(re.findall(r"^from \.(\w+) import", model_file.read_text(encoding="utf-8"), re.M))
-                      - {"registry"})
+    siblings = sorted(
+        set(re.findall(r"^from \.(\w+) import", model_file.read_text(encoding="utf-8"), re.M)) - {"registry"}
+    )
     nn_dir = Path(__file__).resolve().parents[1] / "nn"
     digest = hashlib.sha1()
     for path in [model_file, *(model_file.parent / f"{s}.py" for s in siblings), *sorted(nn_dir.glob("*.py"))]:
@@ -80,23 +92,27 @@ def _model_code_digest(name: str) -> str:
     return digest.hexdigest()[:12]
 
 
-def prepare_task_data(task: str, spec: str, data_config: dict, saved: dict | None = None, samples=None,
-                      progress: bool = True):
+def prepare_task_data(
+    task: str, spec: str, data_config: dict, saved: dict | None = None, samples=None, progress: bool = True
+):
     """The task's data object for ``spec``; ``saved``: a checkpoint's data info, whose
     settings (inputs, statistics, frame count) are reused rather than recomputed."""
     settings = saved if saved is not None else data_config
     if task in ("segmentation", "boundary_segmentation", "frame_boundary_segmentation"):
         from ..data.prepare import prepare_segmentation
 
-        return prepare_segmentation(spec, inputs=settings.get("inputs", "auto"),
-                                    sample_rate=settings.get("sample_rate", 1),
-                                    stats=(saved["mean"], saved["std"]) if saved else None,
-                                    samples=samples, progress=progress)
+        return prepare_segmentation(
+            spec,
+            inputs=settings.get("inputs", "auto"),
+            sample_rate=settings.get("sample_rate", 1),
+            stats=(saved["mean"], saved["std"]) if saved else None,
+            samples=samples,
+            progress=progress,
+        )
     if task == "recognition":
         from ..data.prepare import prepare_recognition
 
-        return prepare_recognition(spec, num_frames=settings.get("num_frames", 16), samples=samples,
-                                   progress=progress)
+        return prepare_recognition(spec, num_frames=settings.get("num_frames", 16), samples=samples, progress=progress)
     raise ValueError(f"task {task!r}: expected one of {TASKS}")
 
 
@@ -104,8 +120,9 @@ def make_task(task: str, data, loss_config: dict, data_config: dict | None = Non
     if task == "segmentation":
         return SegmentationTask(background=data.background, **loss_config)
     if task == "boundary_segmentation":
-        return BoundarySegmentationTask(background=data.background, fps=data.fps, ignore_labels=data.ignore_labels,
-                                        **loss_config)
+        return BoundarySegmentationTask(
+            background=data.background, fps=data.fps, ignore_labels=data.ignore_labels, **loss_config
+        )
     if task == "frame_boundary_segmentation":
         return FrameBoundarySegmentationTask(background=data.background, **loss_config)
     if task == "recognition":
@@ -127,14 +144,26 @@ def data_model_kwargs(builder, dataset) -> dict:
 
 
 def format_metrics(metrics: dict) -> str:
-    keys = [k for k in ("macro_f1", "acc", "edit", "f1@10", "f1@25", "f1@50", "top1", "top5", "mean_class_acc")
-            if k in metrics]
+    keys = [
+        k
+        for k in ("macro_f1", "acc", "edit", "f1@10", "f1@25", "f1@50", "top1", "top5", "mean_class_acc")
+        if k in metrics
+    ]
     return " ".join(f"{k} {metrics[k]:.1f}" for k in keys)
 
 
-def train_model(name: str, data: str, size: str = "reduced", out_dir=None, resume: bool = False,
-                overrides: dict | None = None, progress: bool = True, samples=None, device=None,
-                evaluate_test: bool = True) -> dict:
+def train_model(
+    name: str,
+    data: str,
+    size: str = "reduced",
+    out_dir=None,
+    resume: bool = False,
+    overrides: dict | None = None,
+    progress: bool = True,
+    samples=None,
+    device=None,
+    evaluate_test: bool = True,
+) -> dict:
     """Train registered model ``name`` on ``data`` and evaluate it on the test split.
 
     Writes ``last.pt``, ``best.pt`` and ``results.json`` under ``out_dir`` (rank 0) and
@@ -150,19 +179,41 @@ def train_model(name: str, data: str, size: str = "reduced", out_dir=None, resum
     model_kwargs = {**config["model"], **data_model_kwargs(entry.builder, dataset)}
     torch.manual_seed(train_config.seed)  # the same initial weights on every rank and every run
     model = build_model(name, size, **model_kwargs)
-    run_info = {"model": name, "size": size, "task": entry.task, "model_config": model_kwargs,
-                "loss": config["loss"], "data_config": config["data"], "data_spec": data, "data": dataset.info()}
-    trainer = Trainer(model, make_task(entry.task, dataset, config["loss"], config["data"]), train_config, out_dir=out_dir,
-                      device=device, run_info=run_info, progress=progress)
+    run_info = {
+        "model": name,
+        "size": size,
+        "task": entry.task,
+        "model_config": model_kwargs,
+        "loss": config["loss"],
+        "data_config": config["data"],
+        "data_spec": data,
+        "data": dataset.info(),
+    }
+    trainer = Trainer(
+        model,
+        make_task(entry.task, dataset, config["loss"], config["data"]),
+        train_config,
+        out_dir=out_dir,
+        device=device,
+        run_info=run_info,
+        progress=progress,
+    )
     started = time.perf_counter()
     val = dataset.dataset("val") if len(dataset.splits.get("val", [])) else None
     trainer.fit(dataset.dataset("train"), val, resume=resume)
     wall = time.perf_counter() - started
     results = {
-        "model": name, "size": size, "task": entry.task, "data": data, "parameters": count_parameters(model),
-        "model_config": model_kwargs, "train_config": train_config.to_dict(), "loss": config["loss"],
+        "model": name,
+        "size": size,
+        "task": entry.task,
+        "data": data,
+        "parameters": count_parameters(model),
+        "model_config": model_kwargs,
+        "train_config": train_config.to_dict(),
+        "loss": config["loss"],
         "data_info": {k: v for k, v in dataset.info().items() if k not in ("mean", "std")},
-        "world_size": info.world_size, **trainer.summary(),
+        "world_size": info.world_size,
+        **trainer.summary(),
         "val": trainer.best["metrics"] if trainer.best else None,
     }
     if evaluate_test and len(dataset.splits.get("test", [])):
@@ -182,8 +233,9 @@ def train_model(name: str, data: str, size: str = "reduced", out_dir=None, resum
 RECORDS_DIR = Path(__file__).resolve().parents[1] / "records"
 
 
-def recorded_run(name: str, data: str, size: str = "reduced", overrides: dict | None = None,
-                 records=None, progress: bool = False) -> dict:
+def recorded_run(
+    name: str, data: str, size: str = "reduced", overrides: dict | None = None, records=None, progress: bool = False
+) -> dict:
     """The scores of a run that the book reports but does not need to repeat on every
     build (ablation arms): read from ``records/<run folder name>.json`` when a record of
     exactly this run exists, else trained now (:func:`train_model` in its
@@ -197,8 +249,10 @@ def recorded_run(name: str, data: str, size: str = "reduced", overrides: dict | 
     if path.exists():
         results = json.loads(path.read_text(encoding="utf-8"))
         if results.get("model") != name or results.get("data") != data or results.get("size") != size:
-            raise ValueError(f"record {path}: holds {results.get('model')}/{results.get('size')} on "
-                             f"{results.get('data')}, expected {name}/{size} on {data}")
+            raise ValueError(
+                f"record {path}: holds {results.get('model')}/{results.get('size')} on "
+                f"{results.get('data')}, expected {name}/{size} on {data}"
+            )
         return {**results, "record": str(path)}
     train_model(name, data, size, out_dir=folder, resume=True, overrides=overrides, progress=progress)
     results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
@@ -230,8 +284,9 @@ def load_trained(checkpoint, device=None):
     return model, run_info
 
 
-def evaluate_checkpoint(checkpoint, data: str | None = None, split: str = "test", progress: bool = True,
-                        out=None, samples=None, device=None) -> dict:
+def evaluate_checkpoint(
+    checkpoint, data: str | None = None, split: str = "test", progress: bool = True, out=None, samples=None, device=None
+) -> dict:
     """Metrics of a trained checkpoint on ``split`` of ``data`` (default: the data it
     was trained on), with the inputs and normalisation it was trained with."""
     model, run_info = load_trained(checkpoint, device)
@@ -239,15 +294,30 @@ def evaluate_checkpoint(checkpoint, data: str | None = None, split: str = "test"
     data = data or run_info["data_spec"]
     dataset = prepare_task_data(run_info["task"], data, {}, saved=saved, samples=samples, progress=progress)
     if list(dataset.class_names) != list(saved["class_names"]):
-        raise ValueError(f"--data {data!r}: its classes {list(dataset.class_names)} differ from the checkpoint's "
-                         f"{saved['class_names']}")
-    trainer = Trainer(model, make_task(run_info["task"], dataset, run_info["loss"]), {"batch_size": 1},
-                      device=device, progress=progress)
+        raise ValueError(
+            f"--data {data!r}: its classes {list(dataset.class_names)} differ from the checkpoint's "
+            f"{saved['class_names']}"
+        )
+    trainer = Trainer(
+        model,
+        make_task(run_info["task"], dataset, run_info["loss"]),
+        {"batch_size": 1},
+        device=device,
+        progress=progress,
+    )
     started = time.perf_counter()
     metrics = trainer.evaluate(dataset.dataset(split), desc=split)
-    results = {"checkpoint": str(checkpoint), "model": run_info["model"], "size": run_info["size"], "data": data,
-               "split": split, "samples": len(dataset.splits[split]), "metrics": metrics,
-               "eval_time_s": time.perf_counter() - started, "provenance": provenance()}
+    results = {
+        "checkpoint": str(checkpoint),
+        "model": run_info["model"],
+        "size": run_info["size"],
+        "data": data,
+        "split": split,
+        "samples": len(dataset.splits[split]),
+        "metrics": metrics,
+        "eval_time_s": time.perf_counter() - started,
+        "provenance": provenance(),
+    }
     if out is not None:
         write_json(results, out)
     return results

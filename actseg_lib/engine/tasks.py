@@ -113,9 +113,17 @@ class BoundarySegmentationTask:
         items = []
         for b, n in enumerate(batch["lengths"].tolist()):
             seconds = int(out.token_mask[b].sum())
-            items.append({"probs": probs[b, :, :seconds], "boundary": boundary[b, :seconds], "labels": labels[b, :n],
-                          "frames_per_token": net.frames_per_token, "threshold": net.boundary_threshold,
-                          "kernel": net.barrier_kernel, "alpha": net.barrier_alpha})
+            items.append(
+                {
+                    "probs": probs[b, :, :seconds],
+                    "boundary": boundary[b, :seconds],
+                    "labels": labels[b, :n],
+                    "frames_per_token": net.frames_per_token,
+                    "threshold": net.boundary_threshold,
+                    "kernel": net.barrier_kernel,
+                    "alpha": net.barrier_alpha,
+                }
+            )
         return items
 
     @staticmethod
@@ -131,8 +139,9 @@ class BoundarySegmentationTask:
             if threshold != "none":
                 tau = item["threshold"] if threshold is None else threshold
                 mask = torch.ones(1, probs.shape[1], dtype=torch.bool)
-                probs = local_barrier_pooling(probs[None], item["boundary"][None], mask, tau, item["kernel"],
-                                              item["alpha"])[0]
+                probs = local_barrier_pooling(
+                    probs[None], item["boundary"][None], mask, tau, item["kernel"], item["alpha"]
+                )[0]
             seconds = probs.argmax(0).numpy()
             preds.append(np.repeat(seconds, item["frames_per_token"])[: len(item["labels"])])
         return preds
@@ -146,8 +155,9 @@ class BoundarySegmentationTask:
         classes = tuple(k for k in range(num_classes) if k not in self.ignore_labels)
         # a second predicted as an ignored class (Null) is a miss for whichever operation it was
         preds = [np.where(np.isin(p, self.ignore_labels), IGNORE_INDEX, p) for p in preds]
-        scores["macro_f1"] = 100.0 * openpack_macro_f1(times, preds, times, truths, classes=classes,
-                                                       null_id=IGNORE_INDEX)
+        scores["macro_f1"] = 100.0 * openpack_macro_f1(
+            times, preds, times, truths, classes=classes, null_id=IGNORE_INDEX
+        )
         return scores
 
     def metrics(self, items: list[dict]) -> dict:
@@ -198,8 +208,9 @@ class FrameBoundarySegmentationTask:
         items = []
         for b, n in enumerate(batch["lengths"].tolist()):
             smoothed = asrf_smoothing(pred[b, :n], boundary[b, :n], net.boundary_threshold, net.peak_distance)
-            items.append({"raw": pred[b, :n], "smoothed": smoothed, "boundary": boundary[b, :n],
-                          "labels": labels[b, :n]})
+            items.append(
+                {"raw": pred[b, :n], "smoothed": smoothed, "boundary": boundary[b, :n], "labels": labels[b, :n]}
+            )
         return items
 
     def metrics(self, items: list[dict]) -> dict:
@@ -248,8 +259,10 @@ class RecognitionTask:
     def metrics(self, pairs: list[tuple[np.ndarray, int]]) -> dict:
         scores = np.stack([s for s, _ in pairs])
         labels = np.array([y for _, y in pairs])
-        result = {"top1": topk_accuracy(scores, labels, 1),
-                  "mean_class_acc": mean_class_accuracy(scores.argmax(1), labels, scores.shape[1])}
+        result = {
+            "top1": topk_accuracy(scores, labels, 1),
+            "mean_class_acc": mean_class_accuracy(scores.argmax(1), labels, scores.shape[1]),
+        }
         if scores.shape[1] > 5:
             result["top5"] = topk_accuracy(scores, labels, 5)
         result["score"] = result["top1"]

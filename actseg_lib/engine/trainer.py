@@ -61,8 +61,9 @@ class Trainer:
         progress: show progress bars (rank 0 only).
     """
 
-    def __init__(self, model, task, config, out_dir=None, device=None, run_info: dict | None = None,
-                 progress: bool = True):
+    def __init__(
+        self, model, task, config, out_dir=None, device=None, run_info: dict | None = None, progress: bool = True
+    ):
         self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
         self.task = task
         self.dist = distributed.current()
@@ -82,20 +83,32 @@ class Trainer:
     def _train_loader(self, dataset) -> DataLoader:
         # a DistributedSampler even in one process: the same seed gives the same order of
         # samples, split across however many ranks there are
-        sampler = DistributedSampler(dataset, num_replicas=self.dist.world_size, rank=self.dist.rank,
-                                     shuffle=True, seed=self.config.seed)
-        return DataLoader(dataset, batch_size=self.config.batch_size, sampler=sampler,
-                          collate_fn=self.task.collate, num_workers=self.config.num_workers)
+        sampler = DistributedSampler(
+            dataset, num_replicas=self.dist.world_size, rank=self.dist.rank, shuffle=True, seed=self.config.seed
+        )
+        return DataLoader(
+            dataset,
+            batch_size=self.config.batch_size,
+            sampler=sampler,
+            collate_fn=self.task.collate,
+            num_workers=self.config.num_workers,
+        )
 
     def _eval_loader(self, dataset) -> DataLoader:
         # each rank takes every world_size-th sample, none twice, so gathered metrics are exact
         shard = Subset(dataset, range(self.dist.rank, len(dataset), self.dist.world_size))
-        return DataLoader(shard, batch_size=self.config.batch_size, shuffle=False,
-                          collate_fn=self.task.collate, num_workers=self.config.num_workers)
+        return DataLoader(
+            shard,
+            batch_size=self.config.batch_size,
+            shuffle=False,
+            collate_fn=self.task.collate,
+            num_workers=self.config.num_workers,
+        )
 
     def _autocast(self):
-        return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16,
-                              enabled=self.amp_dtype is not None)
+        return torch.autocast(
+            self.device.type, dtype=self.amp_dtype or torch.bfloat16, enabled=self.amp_dtype is not None
+        )
 
     # --- evaluation -----------------------------------------------------------------------
     def predict(self, dataset, desc: str = "predict", bar=None) -> list:
@@ -130,10 +143,18 @@ class Trainer:
 
     # --- checkpoints ----------------------------------------------------------------------
     def _state(self, optimizer, scheduler, rng_states) -> dict:
-        return {"run_info": self.run_info, "train_config": self.config.to_dict(),
-                "model": self.model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "epoch": self.epochs_done, "history": self.history,
-                "best": self.best, "rng": rng_states, "world_size": self.dist.world_size}
+        return {
+            "run_info": self.run_info,
+            "train_config": self.config.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "epoch": self.epochs_done,
+            "history": self.history,
+            "best": self.best,
+            "rng": rng_states,
+            "world_size": self.dist.world_size,
+        }
 
     def _check_resumable(self, state: dict, path: Path) -> None:
         saved = {**state.get("run_info", {}), "train_config": state.get("train_config")}
@@ -141,8 +162,10 @@ class Trainer:
         differ = [k for k in (*RESUME_KEYS, "train_config") if saved.get(k) != ours.get(k)]
         if differ:
             detail = "; ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {ours.get(k)!r}" for k in differ)
-            raise ValueError(f"cannot resume from {path}: the run differs in {', '.join(differ)} ({detail}). "
-                             "Use the original settings, or another --out folder for a new run.")
+            raise ValueError(
+                f"cannot resume from {path}: the run differs in {', '.join(differ)} ({detail}). "
+                "Use the original settings, or another --out folder for a new run."
+            )
 
     def _resume(self, optimizer, scheduler) -> None:
         path = self.out_dir / "last.pt"
@@ -185,10 +208,14 @@ class Trainer:
             seed_everything(cfg.seed + self.dist.rank)
         net = self.model
         if self.dist.enabled:
-            net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            net = DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
         if resuming and self.dist.is_main:
             done = "a finished run, loaded" if self.epochs_done == cfg.epochs else "resumed"
-            print(f"{done} from {self.out_dir / 'last.pt'} after epoch {self.epochs_done}/{cfg.epochs}", file=sys.stderr)
+            print(
+                f"{done} from {self.out_dir / 'last.pt'} after epoch {self.epochs_done}/{cfg.epochs}", file=sys.stderr
+            )
 
         bar = tqdm(total=cfg.epochs, initial=self.epochs_done, desc="epochs", unit="epoch", disable=not self.progress)
         # one batch bar and one validation bar, reset every epoch
@@ -207,8 +234,10 @@ class Trainer:
                 with self._autocast():
                     loss, parts = self.task.loss(net, batch)
                 if not math.isfinite(loss_value := float(loss.detach())):
-                    raise FloatingPointError(f"non-finite loss {loss_value} at epoch {epoch + 1}, batch {step + 1}; "
-                                             "lower the learning rate or check the inputs for NaN")
+                    raise FloatingPointError(
+                        f"non-finite loss {loss_value} at epoch {epoch + 1}, batch {step + 1}; "
+                        "lower the learning rate or check the inputs for NaN"
+                    )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.clip_grad_norm:
@@ -221,9 +250,13 @@ class Trainer:
             totals = torch.tensor([loss_sum, batches], dtype=torch.float64)
             if self.dist.enabled:  # the loss over every rank's batches
                 torch.distributed.all_reduce(totals)
-            record = {"epoch": epoch + 1, "train_loss": float(totals[0] / totals[1]),
-                      **{f"train_{k}": v / batches for k, v in parts_sum.items()},
-                      "lr": optimizer.param_groups[0]["lr"], "time_s": time.perf_counter() - started}
+            record = {
+                "epoch": epoch + 1,
+                "train_loss": float(totals[0] / totals[1]),
+                **{f"train_{k}": v / batches for k, v in parts_sum.items()},
+                "lr": optimizer.param_groups[0]["lr"],
+                "time_s": time.perf_counter() - started,
+            }
             if val_set is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
                 t0 = time.perf_counter()
                 record["val"] = self.evaluate(val_set, desc="validate", bar=val_bar)
@@ -251,9 +284,16 @@ class Trainer:
             self.best = {"epoch": epoch, "metric": key, "value": metrics[key], "metrics": metrics}
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
             if self.out_dir is not None and self.dist.is_main:
-                save_checkpoint({"run_info": self.run_info, "model": self.best_state, "epoch": epoch,
-                                 "metrics": metrics, "train_config": self.config.to_dict()},
-                                self.out_dir / "best.pt")
+                save_checkpoint(
+                    {
+                        "run_info": self.run_info,
+                        "model": self.best_state,
+                        "epoch": epoch,
+                        "metrics": metrics,
+                        "train_config": self.config.to_dict(),
+                    },
+                    self.out_dir / "best.pt",
+                )
 
     def _postfix(self, record: dict) -> dict:
         out = {"loss": f"{record['train_loss']:.3f}"}
@@ -264,8 +304,13 @@ class Trainer:
 
     def summary(self) -> dict:
         """Best epoch, its validation metrics and timings, as plain values (JSON-ready)."""
-        return json.loads(json.dumps({
-            "epochs": self.epochs_done, "best": self.best,
-            "train_time_s": sum(r["time_s"] for r in self.history),
-            "eval_time_s": sum(r.get("eval_time_s", 0.0) for r in self.history),
-        }))
+        return json.loads(
+            json.dumps(
+                {
+                    "epochs": self.epochs_done,
+                    "best": self.best,
+                    "train_time_s": sum(r["time_s"] for r in self.history),
+                    "eval_time_s": sum(r.get("eval_time_s", 0.0) for r in self.history),
+                }
+            )
+        )

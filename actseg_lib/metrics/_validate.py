@@ -32,10 +32,7 @@ def frame_labels(x, name: str) -> np.ndarray:
     if arr.dtype == object and arr.ndim == 1 and all(isinstance(v, str) for v in arr):
         arr = arr.astype(str)
     if arr.ndim != 1:
-        hint = (
-            " (per-class scores? take the argmax over the class axis first)"
-            if arr.ndim == 2 else ""
-        )
+        hint = " (per-class scores? take the argmax over the class axis first)" if arr.ndim == 2 else ""
         raise ValueError(f"{name}: expected a 1-D array of frame labels, got shape {arr.shape}{hint}")
     if arr.size == 0:
         raise ValueError(f"{name}: the video has no frames")
@@ -53,9 +50,7 @@ def video_list(videos, name: str) -> list:
     if hasattr(videos, "detach"):
         videos = to_numpy(videos, name)
     if isinstance(videos, (str, bytes)) or not isinstance(videos, Sequence | np.ndarray):
-        raise TypeError(
-            f"{name}: expected a list of per-video label arrays, got {type(videos).__name__}"
-        )
+        raise TypeError(f"{name}: expected a list of per-video label arrays, got {type(videos).__name__}")
     if isinstance(videos, np.ndarray) and videos.ndim == 1 and videos.dtype != object:
         raise TypeError(
             f"{name}: expected a list of per-video label arrays, got one flat array of "
@@ -71,17 +66,13 @@ def paired_videos(predictions, targets) -> list[tuple[np.ndarray, np.ndarray]]:
     preds = video_list(predictions, "predictions")
     trues = video_list(targets, "targets")
     if len(preds) != len(trues):
-        raise ValueError(
-            f"predictions has {len(preds)} videos but targets has {len(trues)}"
-        )
+        raise ValueError(f"predictions has {len(preds)} videos but targets has {len(trues)}")
     pairs = []
     for i, (p, t) in enumerate(zip(preds, trues)):
         p = frame_labels(p, f"predictions[{i}]")
         t = frame_labels(t, f"targets[{i}]")
         if len(p) != len(t):
-            raise ValueError(
-                f"video {i}: predictions has {len(p)} frames but targets has {len(t)}"
-            )
+            raise ValueError(f"video {i}: predictions has {len(p)} frames but targets has {len(t)}")
         if label_kind(p) != label_kind(t):
             raise TypeError(
                 f"video {i}: predictions are {p.dtype} labels but targets are {t.dtype}; "

@@ -41,23 +41,18 @@ def _stream(unixtime_ms, ids, name: str, known: np.ndarray) -> tuple[np.ndarray,
     t = to_numpy(unixtime_ms, f"{name}_unixtime_ms")
     y = to_numpy(ids, f"{name}_ids")
     if t.ndim != 1 or y.ndim != 1:
-        raise ValueError(
-            f"{name}: expected 1-D arrays of times and ids, got shapes {t.shape} and {y.shape}"
-        )
+        raise ValueError(f"{name}: expected 1-D arrays of times and ids, got shapes {t.shape} and {y.shape}")
     if len(t) != len(y):
         raise ValueError(f"{name}: {len(t)} timestamps but {len(y)} ids")
     if len(t) == 0:
         raise ValueError(f"{name}: the session has no samples")
     if t.dtype.kind not in "iu":
-        raise TypeError(
-            f"{name}_unixtime_ms: expected integer unix times in milliseconds, got {t.dtype}"
-        )
+        raise TypeError(f"{name}_unixtime_ms: expected integer unix times in milliseconds, got {t.dtype}")
     if y.dtype.kind not in "iu":
         raise TypeError(f"{name}_ids: expected integer operation ids, got {y.dtype}")
     if np.any(np.diff(t) < 0):
         raise ValueError(
-            f"{name}_unixtime_ms: times go backwards; pass sessions that overlap in time "
-            "as lists of per-session arrays"
+            f"{name}_unixtime_ms: times go backwards; pass sessions that overlap in time as lists of per-session arrays"
         )
     unknown = np.setdiff1d(y, known)
     if unknown.size:
@@ -122,7 +117,5 @@ def openpack_macro_f1(
     truth, pred = np.concatenate(truths), np.concatenate(preds)
     if truth.size == 0:
         raise ValueError("every ground-truth second is Null: nothing to score")
-    _, _, f1, _ = precision_recall_fscore_support(
-        truth, pred, labels=classes, average="macro", zero_division=0
-    )
+    _, _, f1, _ = precision_recall_fscore_support(truth, pred, labels=classes, average="macro", zero_division=0)
     return float(f1)

@@ -19,8 +19,7 @@ def _class_indices(x, name: str, num_classes: int | None = None) -> np.ndarray:
         raise TypeError(f"{name}: expected integer class indices, got dtype {arr.dtype}")
     if arr.min() < 0 or (num_classes is not None and arr.max() >= num_classes):
         raise ValueError(
-            f"{name}: class indices must lie in [0, {num_classes}), "
-            f"got values from {arr.min()} to {arr.max()}"
+            f"{name}: class indices must lie in [0, {num_classes}), got values from {arr.min()} to {arr.max()}"
         )
     return arr
 

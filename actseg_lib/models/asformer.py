@@ -128,8 +128,9 @@ class ASFormerBlock(nn.Module):
     dropout and a residual connection; padded frames are zeroed at the end so they never
     reach real frames through the next block's convolution."""
 
-    def __init__(self, dilation: int, channels: int, r1: int, r2: int, window: int, alpha: float = 1.0,
-                 dropout: float = 0.5):
+    def __init__(
+        self, dilation: int, channels: int, r1: int, r2: int, window: int, alpha: float = 1.0, dropout: float = 0.5
+    ):
         super().__init__()
         self.alpha = alpha
         self.feed_forward = ConvFeedForward(dilation, channels, channels)
@@ -155,14 +156,22 @@ class Encoder(nn.Module):
     over-reliance on a few feature dimensions.
     """
 
-    def __init__(self, num_layers: int, num_f_maps: int, in_channels: int, num_classes: int, r1: int = 2,
-                 r2: int = 2, channel_masking_rate: float = 0.3, dropout: float = 0.5):
+    def __init__(
+        self,
+        num_layers: int,
+        num_f_maps: int,
+        in_channels: int,
+        num_classes: int,
+        r1: int = 2,
+        r2: int = 2,
+        channel_masking_rate: float = 0.3,
+        dropout: float = 0.5,
+    ):
         super().__init__()
         self.channel_dropout = nn.Dropout2d(channel_masking_rate)
         self.conv_in = nn.Conv1d(in_channels, num_f_maps, 1)
         self.layers = nn.ModuleList(
-            ASFormerBlock(2 ** i, num_f_maps, r1, r2, window=2 ** i, alpha=1.0, dropout=dropout)
-            for i in range(num_layers)
+            ASFormerBlock(2**i, num_f_maps, r1, r2, window=2**i, alpha=1.0, dropout=dropout) for i in range(num_layers)
         )
         self.conv_out = nn.Conv1d(num_f_maps, num_classes, 1)
 
@@ -179,12 +188,20 @@ class Decoder(nn.Module):
     """Refines class probabilities: 1x1 conv ``K -> F``, ``num_layers`` cross-attention blocks
     whose values come from ``memory`` (the previous stage's features), 1x1 conv to logits."""
 
-    def __init__(self, num_layers: int, num_f_maps: int, num_classes: int, r1: int = 2, r2: int = 2,
-                 alpha: float = 1.0, dropout: float = 0.5):
+    def __init__(
+        self,
+        num_layers: int,
+        num_f_maps: int,
+        num_classes: int,
+        r1: int = 2,
+        r2: int = 2,
+        alpha: float = 1.0,
+        dropout: float = 0.5,
+    ):
         super().__init__()
         self.conv_in = nn.Conv1d(num_classes, num_f_maps, 1)
         self.layers = nn.ModuleList(
-            ASFormerBlock(2 ** i, num_f_maps, r1, r2, window=2 ** i, alpha=alpha, dropout=dropout)
+            ASFormerBlock(2**i, num_f_maps, r1, r2, window=2**i, alpha=alpha, dropout=dropout)
             for i in range(num_layers)
         )
         self.conv_out = nn.Conv1d(num_f_maps, num_classes, 1)
@@ -209,18 +226,27 @@ class ASFormer(nn.Module):
     last). With ``return_features=True`` also the last stage's features ``[B, F, T]``.
     """
 
-    def __init__(self, in_channels: int, num_classes: int, num_decoders: int = 3, num_layers: int = 10,
-                 num_f_maps: int = 64, r1: int = 2, r2: int = 2, channel_masking_rate: float = 0.3,
-                 dropout: float = 0.5):
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        num_decoders: int = 3,
+        num_layers: int = 10,
+        num_f_maps: int = 64,
+        r1: int = 2,
+        r2: int = 2,
+        channel_masking_rate: float = 0.3,
+        dropout: float = 0.5,
+    ):
         super().__init__()
         if num_decoders < 0 or num_layers < 1:
-            raise ValueError(f"ASFormer: expected num_decoders >= 0 and num_layers >= 1, "
-                             f"got {num_decoders}, {num_layers}")
+            raise ValueError(
+                f"ASFormer: expected num_decoders >= 0 and num_layers >= 1, got {num_decoders}, {num_layers}"
+            )
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.num_layers = num_layers
-        self.encoder = Encoder(num_layers, num_f_maps, in_channels, num_classes, r1, r2, channel_masking_rate,
-                               dropout)
+        self.encoder = Encoder(num_layers, num_f_maps, in_channels, num_classes, r1, r2, channel_masking_rate, dropout)
         self.decoders = nn.ModuleList(
             Decoder(num_layers, num_f_maps, num_classes, r1, r2, alpha=math.exp(-3 * s), dropout=dropout)
             for s in range(num_decoders)
@@ -245,7 +271,7 @@ def receptive_field(num_layers: int) -> int:
     windows can reach: block ``i`` adds ``2^i`` (its dilated 3-tap convolution) plus
     ``2^i // 2`` (its centred window). The instance norm's whole-sequence statistics are
     the only path beyond this reach."""
-    return sum(2 ** i + (2 ** i) // 2 for i in range(num_layers))
+    return sum(2**i + (2**i) // 2 for i in range(num_layers))
 
 
 @register_model(
@@ -256,21 +282,49 @@ def receptive_field(num_layers: int) -> int:
         # the paper: 3 decoders, 10 blocks x 64 maps, r1 = r2 = 2, channel masking 0.3,
         # Adam 5e-4 with weight decay 1e-5, batch 1, 120 epochs
         "full": {
-            "model": dict(in_channels=2048, num_classes=48, num_decoders=3, num_layers=10, num_f_maps=64, r1=2,
-                          r2=2, channel_masking_rate=0.3, dropout=0.5),
+            "model": dict(
+                in_channels=2048,
+                num_classes=48,
+                num_decoders=3,
+                num_layers=10,
+                num_f_maps=64,
+                r1=2,
+                r2=2,
+                channel_masking_rate=0.3,
+                dropout=0.5,
+            ),
             "train": dict(optimizer="adam", lr=5e-4, weight_decay=1e-5, epochs=120, batch_size=1, scheduler="none"),
             "loss": dict(smoothing_weight=0.15, smoothing_clamp=16.0),
         },
         # a 2-core CPU in minutes: fewer, narrower blocks and stages; the same recipe otherwise
         "reduced": {
-            "model": dict(in_channels=75, num_classes=13, num_decoders=2, num_layers=6, num_f_maps=32, r1=2,
-                          r2=2, channel_masking_rate=0.3, dropout=0.5),
+            "model": dict(
+                in_channels=75,
+                num_classes=13,
+                num_decoders=2,
+                num_layers=6,
+                num_f_maps=32,
+                r1=2,
+                r2=2,
+                channel_masking_rate=0.3,
+                dropout=0.5,
+            ),
             "train": dict(optimizer="adam", lr=5e-4, weight_decay=1e-5, epochs=40, batch_size=1, scheduler="none"),
             "loss": dict(smoothing_weight=0.15, smoothing_clamp=16.0),
         },
     },
 )
-def asformer(in_channels: int, num_classes: int, num_decoders: int = 3, num_layers: int = 10, num_f_maps: int = 64,
-             r1: int = 2, r2: int = 2, channel_masking_rate: float = 0.3, dropout: float = 0.5) -> ASFormer:
-    return ASFormer(in_channels, num_classes, num_decoders, num_layers, num_f_maps, r1, r2, channel_masking_rate,
-                    dropout)
+def asformer(
+    in_channels: int,
+    num_classes: int,
+    num_decoders: int = 3,
+    num_layers: int = 10,
+    num_f_maps: int = 64,
+    r1: int = 2,
+    r2: int = 2,
+    channel_masking_rate: float = 0.3,
+    dropout: float = 0.5,
+) -> ASFormer:
+    return ASFormer(
+        in_channels, num_classes, num_decoders, num_layers, num_f_maps, r1, r2, channel_masking_rate, dropout
+    )

@@ -72,8 +72,7 @@ class _Attention(nn.Module):
 
     def attend(self, queries: torch.Tensor, context: torch.Tensor):
         """``queries [N, Lq, D]`` to ``context [N, Lk, D]`` -> (``[N, Lq, D]``, weights or None)."""
-        out, weights = multihead_attention(self.q, self.kv, queries, context, self.heads,
-                                           return_weights=self.record)
+        out, weights = multihead_attention(self.q, self.kv, queries, context, self.heads, return_weights=self.record)
         return self.out(out), weights
 
 
@@ -93,8 +92,9 @@ class ThreeDTokenSearch(nn.Module):
     in [-1, 1].
     """
 
-    def __init__(self, dim: int, groups: int = 1, offset_range=(1.0, 2.0, 2.0), kernel: int = 3,
-                 reference_stride=(1, 1, 1)):
+    def __init__(
+        self, dim: int, groups: int = 1, offset_range=(1.0, 2.0, 2.0), kernel: int = 3, reference_stride=(1, 1, 1)
+    ):
         super().__init__()
         if dim % groups:
             raise ValueError(f"ThreeDTokenSearch: dim {dim} is not divisible by groups {groups}")
@@ -116,8 +116,11 @@ class ThreeDTokenSearch(nn.Module):
         raw = self.offset_net(grouped)  # [B*G, 3, T', H', W']
         Tr, Hr, Wr = raw.shape[2:]
         # cells -> normalised units: one cell is 2 / n of the [-1, 1] axis
-        scale = torch.tensor([self.offset_range[2] * 2 / W, self.offset_range[1] * 2 / H,
-                              self.offset_range[0] * 2 / T], device=volume.device, dtype=volume.dtype)
+        scale = torch.tensor(
+            [self.offset_range[2] * 2 / W, self.offset_range[1] * 2 / H, self.offset_range[0] * 2 / T],
+            device=volume.device,
+            dtype=volume.dtype,
+        )
         offsets = torch.tanh(raw.permute(0, 2, 3, 4, 1)[..., [2, 1, 0]]) * scale  # [B*G, T', H', W', 3] as (x, y, t)
         reference = reference_points(Tr, Hr, Wr, volume.device, volume.dtype)  # [T', H', W', 3]
         points = (reference + offsets).reshape(B * G, -1, 3)  # [B*G, N, 3]
@@ -133,14 +136,24 @@ class DeformableAttention3D(_Attention):
     the 3DTS and the cross-modal tokens. ``keys="full"``: every RGB token as key (the
     standard-attention ablation). Returns the updates for the RGB and cross tokens."""
 
-    def __init__(self, dim: int, heads: int, keys: str = "deformable", groups: int | None = None,
-                 offset_range=(1.0, 2.0, 2.0), reference_stride=(1, 1, 1)):
+    def __init__(
+        self,
+        dim: int,
+        heads: int,
+        keys: str = "deformable",
+        groups: int | None = None,
+        offset_range=(1.0, 2.0, 2.0),
+        reference_stride=(1, 1, 1),
+    ):
         super().__init__(dim, heads)
         if keys not in ("deformable", "full"):
             raise ValueError(f"DeformableAttention3D: keys must be 'deformable' or 'full', got {keys!r}")
         self.keys = keys
-        self.search = (ThreeDTokenSearch(dim, groups or heads, offset_range, reference_stride=reference_stride)
-                       if keys == "deformable" else None)
+        self.search = (
+            ThreeDTokenSearch(dim, groups or heads, offset_range, reference_stride=reference_stride)
+            if keys == "deformable"
+            else None
+        )
         self.points = self.weights = None  # of the last forward, for the book's figures
 
     def forward(self, rgb: torch.Tensor, volume: torch.Tensor, cross: torch.Tensor):
@@ -173,8 +186,10 @@ class JointStrideAttention(_Attention):
     def forward(self, pose: torch.Tensor, cross: torch.Tensor):
         B, T, J, D = pose.shape
         if cross.dim() != 4 or cross.shape[:2] != (B, T):
-            raise ValueError(f"JointStrideAttention: cross tokens must be [B, T, C, D] = [{B}, {T}, C, {D}], "
-                             f"got {tuple(cross.shape)}")
+            raise ValueError(
+                f"JointStrideAttention: cross tokens must be [B, T, C, D] = [{B}, {T}, C, {D}], "
+                f"got {tuple(cross.shape)}"
+            )
         C = cross.shape[2]
         windows = sliding_windows(J, self.window, self.stride)
         out_pose = torch.zeros_like(pose)
@@ -243,13 +258,25 @@ class Deformable3DBlock(nn.Module):
     is our choice, it trains from scratch without warm-up tricks). The temporal stride
     attention and the MLP see every token of a frame: RGB, pose and cross-modal."""
 
-    def __init__(self, dim: int, heads: int, keys: str = "deformable", offset_range=(1.0, 2.0, 2.0),
-                 reference_stride=(1, 1, 1), joint_window: int = 5, joint_stride: int = 3,
-                 temporal_window: int = 4, temporal_stride: int = 2, mlp_ratio: float = 4.0, dropout: float = 0.1):
+    def __init__(
+        self,
+        dim: int,
+        heads: int,
+        keys: str = "deformable",
+        offset_range=(1.0, 2.0, 2.0),
+        reference_stride=(1, 1, 1),
+        joint_window: int = 5,
+        joint_stride: int = 3,
+        temporal_window: int = 4,
+        temporal_stride: int = 2,
+        mlp_ratio: float = 4.0,
+        dropout: float = 0.1,
+    ):
         super().__init__()
         self.norm_rgb, self.norm_cross = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.deformable = DeformableAttention3D(dim, heads, keys, offset_range=offset_range,
-                                                reference_stride=reference_stride)
+        self.deformable = DeformableAttention3D(
+            dim, heads, keys, offset_range=offset_range, reference_stride=reference_stride
+        )
         self.norm_pose, self.norm_cross2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.joint = JointStrideAttention(dim, heads, joint_window, joint_stride)
         self.norm_frames = nn.LayerNorm(dim)
@@ -265,8 +292,9 @@ class Deformable3DBlock(nn.Module):
         J, C = pose.shape[2], cross.shape[2]
         x = self.norm_rgb(rgb)
         volume = x.permute(0, 4, 1, 2, 3)  # [B, D, T, h, w]
-        d_rgb, d_cross = self.deformable(x.reshape(B, T * h * w, D), volume,
-                                         self.norm_cross(cross).reshape(B, T * C, D))
+        d_rgb, d_cross = self.deformable(
+            x.reshape(B, T * h * w, D), volume, self.norm_cross(cross).reshape(B, T * C, D)
+        )
         rgb = rgb + self.drop(d_rgb.view(B, T, h, w, D))
         cross = cross + self.drop(d_cross.view(B, T, C, D))
         d_pose, d_cross = self.joint(self.norm_pose(pose), self.norm_cross2(cross))
@@ -276,7 +304,7 @@ class Deformable3DBlock(nn.Module):
         frames = frames + self.drop(self.temporal(self.norm_frames(frames)))
         frames = frames + self.drop(self.mlp(self.norm_mlp(frames)))
         rgb = frames[:, :, : h * w].reshape(B, T, h, w, D)
-        return rgb, frames[:, :, h * w: h * w + J], frames[:, :, h * w + J:]
+        return rgb, frames[:, :, h * w : h * w + J], frames[:, :, h * w + J :]
 
 
 class Deformable3DTransformer(nn.Module):
@@ -295,13 +323,33 @@ class Deformable3DTransformer(nn.Module):
         offset_range: the 3DTS's largest offset in cells (t, y, x).
     """
 
-    def __init__(self, num_classes: int, num_joints: int = 25, num_frames: int = 16,
-                 backbone_widths=(64, 64, 128, 256, 512), backbone_blocks=(2, 2, 2, 2), num_3d_stages: int = 1,
-                 stem_kernel: int = 7, feature_stage: str = "layer3", feature_size: int = 14, dim: int = 256,
-                 heads: int = 8, depth: int = 4, keys: str = "deformable", cross_tokens: bool = True,
-                 offset_range=(1.0, 2.0, 2.0), reference_stride=(1, 1, 1), joint_window: int = 5,
-                 joint_stride: int = 3, temporal_window: int = 4, temporal_stride: int = 2, mlp_ratio: float = 4.0,
-                 dropout: float = 0.1, pose_normalisation: str = "clip", rgb_zero_init: bool = True):
+    def __init__(
+        self,
+        num_classes: int,
+        num_joints: int = 25,
+        num_frames: int = 16,
+        backbone_widths=(64, 64, 128, 256, 512),
+        backbone_blocks=(2, 2, 2, 2),
+        num_3d_stages: int = 1,
+        stem_kernel: int = 7,
+        feature_stage: str = "layer3",
+        feature_size: int = 14,
+        dim: int = 256,
+        heads: int = 8,
+        depth: int = 4,
+        keys: str = "deformable",
+        cross_tokens: bool = True,
+        offset_range=(1.0, 2.0, 2.0),
+        reference_stride=(1, 1, 1),
+        joint_window: int = 5,
+        joint_stride: int = 3,
+        temporal_window: int = 4,
+        temporal_stride: int = 2,
+        mlp_ratio: float = 4.0,
+        dropout: float = 0.1,
+        pose_normalisation: str = "clip",
+        rgb_zero_init: bool = True,
+    ):
         super().__init__()
         if pose_normalisation not in ("clip", "none"):
             raise ValueError(f"pose_normalisation: expected 'clip' or 'none', got {pose_normalisation!r}")
@@ -321,8 +369,21 @@ class Deformable3DTransformer(nn.Module):
             nn.init.trunc_normal_(p, std=0.02)
         self.cross = CrossModalTokens(dim) if cross_tokens else None
         self.blocks = nn.ModuleList(
-            Deformable3DBlock(dim, heads, keys, offset_range, reference_stride, joint_window, joint_stride,
-                              temporal_window, temporal_stride, mlp_ratio, dropout) for _ in range(depth))
+            Deformable3DBlock(
+                dim,
+                heads,
+                keys,
+                offset_range,
+                reference_stride,
+                joint_window,
+                joint_stride,
+                temporal_window,
+                temporal_stride,
+                mlp_ratio,
+                dropout,
+            )
+            for _ in range(depth)
+        )
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, num_classes)
         self.register_buffer("rgb_mean", torch.tensor(RGB_MEAN).view(1, 3, 1, 1, 1), persistent=False)
@@ -349,17 +410,20 @@ class Deformable3DTransformer(nn.Module):
         features = self.backbone(video)[self.feature_stage]
         h, w = features.shape[-2:]
         if (h, w) != (self.feature_size, self.feature_size):
-            raise ValueError(f"rgb: frames of {tuple(rgb.shape[-2:])} give {h} x {w} features at "
-                             f"{self.feature_stage}; this model was built for {self.feature_size} x "
-                             f"{self.feature_size} (set feature_size)")
+            raise ValueError(
+                f"rgb: frames of {tuple(rgb.shape[-2:])} give {h} x {w} features at "
+                f"{self.feature_stage}; this model was built for {self.feature_size} x "
+                f"{self.feature_size} (set feature_size)"
+            )
         return features
 
     def tokens(self, rgb: torch.Tensor, skeleton2d: torch.Tensor, features: torch.Tensor | None = None):
         """RGB tokens ``[B, T, h, w, D]`` and pose tokens ``[B, T, J, D]``, with positions.
         ``features``: the backbone's map, when already computed (``rgb`` is then unused)."""
         if skeleton2d.dim() != 4 or skeleton2d.shape[1:] != (self.num_frames, self.num_joints, 2):
-            raise ValueError(f"skeleton2d: expected [B, {self.num_frames}, {self.num_joints}, 2], "
-                             f"got {tuple(skeleton2d.shape)}")
+            raise ValueError(
+                f"skeleton2d: expected [B, {self.num_frames}, {self.num_joints}, 2], got {tuple(skeleton2d.shape)}"
+            )
         if features is None:
             features = self.backbone_features(rgb)
         expected = (self.backbone.channels(self.feature_stage), self.num_frames, self.feature_size, self.feature_size)
@@ -367,8 +431,9 @@ class Deformable3DTransformer(nn.Module):
             raise ValueError(f"features: expected [B, {', '.join(map(str, expected))}], got {tuple(features.shape)}")
         projected = self.rgb_proj(features)  # [B, D, T, h, w]
         B, D, T, h, w = projected.shape
-        rgb_tokens = projected.permute(0, 2, 3, 4, 1) + self.frame_pos.view(1, T, 1, 1, D) \
-            + self.space_pos.view(1, 1, h, w, D)
+        rgb_tokens = (
+            projected.permute(0, 2, 3, 4, 1) + self.frame_pos.view(1, T, 1, 1, D) + self.space_pos.view(1, 1, h, w, D)
+        )
         pose = self.normalise_pose(skeleton2d.float())
         pose_tokens = self.pose_proj(pose) + self.frame_pos.view(1, T, 1, D) + self.joint_pos
         return rgb_tokens, pose_tokens
@@ -397,8 +462,13 @@ class Deformable3DTransformer(nn.Module):
     def attention_modules(self) -> dict[str, nn.Module]:
         named = {}
         for i, block in enumerate(self.blocks):
-            named.update({f"blocks.{i}.deformable": block.deformable, f"blocks.{i}.joint": block.joint,
-                          f"blocks.{i}.temporal": block.temporal})
+            named.update(
+                {
+                    f"blocks.{i}.deformable": block.deformable,
+                    f"blocks.{i}.joint": block.joint,
+                    f"blocks.{i}.temporal": block.temporal,
+                }
+            )
         return named
 
     def record_attention(self, on: bool = True) -> None:
@@ -417,11 +487,28 @@ class Deformable3DTransformer(nn.Module):
 # and the RGB projection started at zero (the model starts as a pose model) are the
 # other two.
 REDUCED_MODEL = dict(
-    num_classes=12, num_joints=25, num_frames=8, backbone_widths=(16, 16, 32, 64, 128),
-    backbone_blocks=(1, 1, 1, 1), num_3d_stages=1, stem_kernel=5, feature_stage="layer3", feature_size=6,
-    dim=64, heads=4, depth=2, keys="deformable", cross_tokens=True, offset_range=(1.0, 2.0, 2.0),
-    reference_stride=(1, 2, 2), joint_window=5, joint_stride=3, temporal_window=4, temporal_stride=2,
-    mlp_ratio=2.0, dropout=0.1,
+    num_classes=12,
+    num_joints=25,
+    num_frames=8,
+    backbone_widths=(16, 16, 32, 64, 128),
+    backbone_blocks=(1, 1, 1, 1),
+    num_3d_stages=1,
+    stem_kernel=5,
+    feature_stage="layer3",
+    feature_size=6,
+    dim=64,
+    heads=4,
+    depth=2,
+    keys="deformable",
+    cross_tokens=True,
+    offset_range=(1.0, 2.0, 2.0),
+    reference_stride=(1, 2, 2),
+    joint_window=5,
+    joint_stride=3,
+    temporal_window=4,
+    temporal_stride=2,
+    mlp_ratio=2.0,
+    dropout=0.1,
 )
 
 # Full: MC18 on 16 frames of 112 x 112 SynthAct clips (224 on real video: set
@@ -431,11 +518,28 @@ REDUCED_MODEL = dict(
 # The paper trains without pre-training; depth, width, windows and the optimiser are
 # not available to us: our choices (AdamW 1e-4, cosine, 100 epochs, batch 8).
 FULL_MODEL = dict(
-    num_classes=60, num_joints=25, num_frames=16, backbone_widths=(64, 64, 128, 256, 512),
-    backbone_blocks=(2, 2, 2, 2), num_3d_stages=1, stem_kernel=7, feature_stage="layer3", feature_size=14,
-    dim=256, heads=8, depth=4, keys="deformable", cross_tokens=True, offset_range=(2.0, 2.0, 2.0),
-    reference_stride=(2, 2, 2), joint_window=5, joint_stride=3, temporal_window=8, temporal_stride=4,
-    mlp_ratio=4.0, dropout=0.1,
+    num_classes=60,
+    num_joints=25,
+    num_frames=16,
+    backbone_widths=(64, 64, 128, 256, 512),
+    backbone_blocks=(2, 2, 2, 2),
+    num_3d_stages=1,
+    stem_kernel=7,
+    feature_stage="layer3",
+    feature_size=14,
+    dim=256,
+    heads=8,
+    depth=4,
+    keys="deformable",
+    cross_tokens=True,
+    offset_range=(2.0, 2.0, 2.0),
+    reference_stride=(2, 2, 2),
+    joint_window=5,
+    joint_stride=3,
+    temporal_window=8,
+    temporal_stride=4,
+    mlp_ratio=4.0,
+    dropout=0.1,
 )
 
 register_model(
@@ -445,15 +549,29 @@ register_model(
     sizes={
         "full": {
             "model": FULL_MODEL,
-            "train": dict(optimizer="adamw", lr=1e-4, weight_decay=0.05, epochs=100, batch_size=8,
-                          scheduler="cosine", warmup_epochs=5),
+            "train": dict(
+                optimizer="adamw",
+                lr=1e-4,
+                weight_decay=0.05,
+                epochs=100,
+                batch_size=8,
+                scheduler="cosine",
+                warmup_epochs=5,
+            ),
             "data": dict(num_frames=16),
             "loss": dict(label_smoothing=0.1),
         },
         "reduced": {
             "model": REDUCED_MODEL,
-            "train": dict(optimizer="adamw", lr=3e-3, weight_decay=0.05, epochs=12, batch_size=16,
-                          scheduler="cosine", warmup_epochs=2),
+            "train": dict(
+                optimizer="adamw",
+                lr=3e-3,
+                weight_decay=0.05,
+                epochs=12,
+                batch_size=16,
+                scheduler="cosine",
+                warmup_epochs=2,
+            ),
             "data": dict(num_frames=8),
             "loss": dict(label_smoothing=0.1),
         },

@@ -18,7 +18,7 @@ class SingleStageTCN(nn.Module):
     def __init__(self, num_layers: int, num_f_maps: int, in_channels: int, num_classes: int, dropout: float):
         super().__init__()
         self.conv_in = nn.Conv1d(in_channels, num_f_maps, 1)
-        self.layers = nn.ModuleList(DilatedResidualLayer(2 ** l, num_f_maps, dropout) for l in range(num_layers))
+        self.layers = nn.ModuleList(DilatedResidualLayer(2**l, num_f_maps, dropout) for l in range(num_layers))
         self.conv_out = nn.Conv1d(num_f_maps, num_classes, 1)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, return_features: bool = False):
@@ -37,8 +37,15 @@ class MSTCN(nn.Module):
     (the loss supervises all of them; predictions come from the last).
     """
 
-    def __init__(self, in_channels: int, num_classes: int, num_stages: int = 4, num_layers: int = 10,
-                 num_f_maps: int = 64, dropout: float = 0.5):
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        num_stages: int = 4,
+        num_layers: int = 10,
+        num_f_maps: int = 64,
+        dropout: float = 0.5,
+    ):
         super().__init__()
         if num_stages < 1 or num_layers < 1:
             raise ValueError(f"MSTCN: num_stages and num_layers must be >= 1, got {num_stages}, {num_layers}")
@@ -79,6 +86,12 @@ class MSTCN(nn.Module):
         },
     },
 )
-def ms_tcn(in_channels: int, num_classes: int, num_stages: int = 4, num_layers: int = 10, num_f_maps: int = 64,
-           dropout: float = 0.5) -> MSTCN:
+def ms_tcn(
+    in_channels: int,
+    num_classes: int,
+    num_stages: int = 4,
+    num_layers: int = 10,
+    num_f_maps: int = 64,
+    dropout: float = 0.5,
+) -> MSTCN:
     return MSTCN(in_channels, num_classes, num_stages, num_layers, num_f_maps, dropout)

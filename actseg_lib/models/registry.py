@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 SIZES = ("reduced", "full")
 # "boundary_segmentation": segmentation by a model with its own class and boundary outputs
@@ -96,8 +96,9 @@ def build_model(name: str, size: str = "reduced", **overrides):
     accepted = set(inspect.signature(entry.builder).parameters)
     unknown = set(overrides) - accepted
     if unknown:
-        raise TypeError(f"build_model({name!r}): unknown argument(s) {sorted(unknown)}; "
-                        f"{name} accepts {sorted(accepted)}")
+        raise TypeError(
+            f"build_model({name!r}): unknown argument(s) {sorted(unknown)}; {name} accepts {sorted(accepted)}"
+        )
     kwargs.update(overrides)
     return entry.builder(**kwargs)
 

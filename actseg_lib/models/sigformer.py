@@ -93,6 +93,7 @@ GUIDANCE_MODES = ("masked", "unmasked", "none")
 
 # --- per-second tokens -------------------------------------------------------------------
 
+
 def _seconds(x: torch.Tensor, frames_per_token: int) -> torch.Tensor:
     """[B, T, C] -> [B, N, frames_per_token, C], N = ceil(T / frames_per_token), zero-padded."""
     B, T, C = x.shape
@@ -123,7 +124,7 @@ class SecondTokenizer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.channels:
             raise ValueError(f"SecondTokenizer: expected {self.channels} channels, got {x.shape[-1]}")
-        seconds = _seconds(x, self.frames_per_token)[:, :, ::self.step]  # [B, N, f/step, C]
+        seconds = _seconds(x, self.frames_per_token)[:, :, :: self.step]  # [B, N, f/step, C]
         return self.proj(seconds.flatten(2))  # [B, N, dim]
 
 
@@ -162,8 +163,15 @@ def sinusoidal_positions(n: int, dim: int, device=None) -> torch.Tensor:
 
 # --- attention ---------------------------------------------------------------------------
 
-def masked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, allowed: torch.Tensor | None = None,
-                     dropout_p: float = 0.0, return_weights: bool = False):
+
+def masked_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    allowed: torch.Tensor | None = None,
+    dropout_p: float = 0.0,
+    return_weights: bool = False,
+):
     """softmax(q k^T / sqrt(d) + log M) v with M[i, j] in {0, 1}: query i reads key j only
     where ``allowed[i, j]``; a query with no allowed key reads nothing (output 0).
 
@@ -232,6 +240,7 @@ def _pair_mask(mask: torch.Tensor) -> torch.Tensor:
 
 # --- per-modality encoder ----------------------------------------------------------------
 
+
 class MaskedGroupNorm(nn.Module):
     """GroupNorm over the real seconds only: each group's mean and variance are taken over
     its channels and the sequence's real seconds, so a sequence gives the same result
@@ -286,14 +295,23 @@ class ConvTransformerLayers(nn.Module):
         h <- h + Attn(LN(h)),    h <- h + Conv(LN(h))
     """
 
-    def __init__(self, dim: int, depth: int, heads: int, dim_head: int, dropout: float = 0.1,
-                 conv_expansion: int = 4, groups: int = 4):
+    def __init__(
+        self,
+        dim: int,
+        depth: int,
+        heads: int,
+        dim_head: int,
+        dropout: float = 0.1,
+        conv_expansion: int = 4,
+        groups: int = 4,
+    ):
         super().__init__()
         self.attn_norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(depth))
         self.attns = nn.ModuleList(CrossAttention(dim, heads, dim_head, dropout) for _ in range(depth))
         self.conv_norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(depth))
-        self.convs = nn.ModuleList(ConvModule(dim, conv_expansion, groups=groups, dropout=dropout)
-                                   for _ in range(depth))
+        self.convs = nn.ModuleList(
+            ConvModule(dim, conv_expansion, groups=groups, dropout=dropout) for _ in range(depth)
+        )
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         pairs = _pair_mask(mask)
@@ -308,8 +326,16 @@ class ModalityEncoder(nn.Module):
     """One stream's encoder: positional encoding, dropout, then
     :class:`ConvTransformerLayers`."""
 
-    def __init__(self, dim: int, depth: int, heads: int, dim_head: int, dropout: float = 0.1,
-                 conv_expansion: int = 4, groups: int = 4):
+    def __init__(
+        self,
+        dim: int,
+        depth: int,
+        heads: int,
+        dim_head: int,
+        dropout: float = 0.1,
+        conv_expansion: int = 4,
+        groups: int = 4,
+    ):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
         self.layers = ConvTransformerLayers(dim, depth, heads, dim_head, dropout, conv_expansion, groups)
@@ -325,8 +351,9 @@ class BoundaryBranchTCN(nn.Module):
     def __init__(self, channels: int, layers: int = 2):
         super().__init__()
         self.conv_in = nn.Conv1d(1, channels, 1)
-        self.layers = nn.ModuleList(nn.Conv1d(channels, channels, 3, padding=2 ** i, dilation=2 ** i)
-                                    for i in range(layers))
+        self.layers = nn.ModuleList(
+            nn.Conv1d(channels, channels, 3, padding=2**i, dilation=2**i) for i in range(layers)
+        )
         self.conv_out = nn.Conv1d(channels, 1, 1)
 
     def forward(self, score: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -371,6 +398,7 @@ class IntermediateBottleneck(nn.Module):
 
 
 # --- sparse guided cross-modal module ----------------------------------------------------
+
 
 def event_attention_mask(bits: torch.Tensor, window: int, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Where sparse-guided attention may look: second i may read second j only if both lie
@@ -455,8 +483,19 @@ class SparseGuidedCrossModalModule(nn.Module):
     ``guidance``: "masked" (the paper), "unmasked" (the official code) or "none" (SGF
     skipped: the sparse signals do not enter)."""
 
-    def __init__(self, motion_dim: int, spatial_dim: int, dim: int, depth: int, heads: int, dim_head: int,
-                 ffn_dim: int, dropout: float = 0.0, guidance: str = "masked", window: int = 3):
+    def __init__(
+        self,
+        motion_dim: int,
+        spatial_dim: int,
+        dim: int,
+        depth: int,
+        heads: int,
+        dim_head: int,
+        ffn_dim: int,
+        dropout: float = 0.0,
+        guidance: str = "masked",
+        window: int = 3,
+    ):
         super().__init__()
         if guidance not in GUIDANCE_MODES:
             raise ValueError(f"guidance: expected one of {GUIDANCE_MODES}, got {guidance!r}")
@@ -477,8 +516,9 @@ class SparseGuidedCrossModalModule(nn.Module):
     def forward(self, motion, spatial, guidance, bits, mask):
         m, s = self.motion_in(motion), self.spatial_in(spatial)
         allowed = self.guidance_mask(bits, mask) if self.guidance != "none" else None
-        for sgf_m, sgf_s, msaf, ffn_m, ffn_s in zip(self.sgf_motion, self.sgf_spatial, self.msaf,
-                                                    self.ffn_motion, self.ffn_spatial):
+        for sgf_m, sgf_s, msaf, ffn_m, ffn_s in zip(
+            self.sgf_motion, self.sgf_spatial, self.msaf, self.ffn_motion, self.ffn_spatial
+        ):
             if allowed is not None:
                 m, s = sgf_m(m, guidance, allowed), sgf_s(s, guidance, allowed)
             m, s = msaf(m, s, mask)
@@ -487,6 +527,7 @@ class SparseGuidedCrossModalModule(nn.Module):
 
 
 # --- mutual interactive branches ---------------------------------------------------------
+
 
 class _CrossBlock(nn.Module):
     """x <- FFN(LN(x + Attn(Q = x, K = V = y))): one stream refined by reading another."""
@@ -514,8 +555,9 @@ class MutualInteractiveBranches(nn.Module):
     ablation.
     """
 
-    def __init__(self, dim, num_classes, depth, heads, dim_head, ffn_dim, dropout=0.0, groups=4,
-                 interactive: bool = True):
+    def __init__(
+        self, dim, num_classes, depth, heads, dim_head, ffn_dim, dropout=0.0, groups=4, interactive: bool = True
+    ):
         super().__init__()
         self.interactive = interactive
         self.class_1 = ConvTransformerLayers(dim, depth, heads, dim_head, dropout, groups=groups)
@@ -543,13 +585,20 @@ class MutualInteractiveBranches(nn.Module):
 
 # --- refinement --------------------------------------------------------------------------
 
+
 def boundary_threshold_filter(boundary_probs: torch.Tensor, threshold: float) -> torch.Tensor:
     """[B, N] boundary probabilities -> [B, N] bool: the boundaries kept (p > threshold)."""
     return boundary_probs > threshold
 
 
-def local_barrier_pooling(probs: torch.Tensor, boundary_probs: torch.Tensor, mask: torch.Tensor,
-                          threshold: float = 0.85, kernel_size: int = 99, alpha: float = 0.1) -> torch.Tensor:
+def local_barrier_pooling(
+    probs: torch.Tensor,
+    boundary_probs: torch.Tensor,
+    mask: torch.Tensor,
+    threshold: float = 0.85,
+    kernel_size: int = 99,
+    alpha: float = 0.1,
+) -> torch.Tensor:
     """Smooth class probabilities along time between boundaries (the local barrier
     pooling of boundary-aware cascade networks, Wang et al., ECCV 2020):
 
@@ -580,6 +629,7 @@ def local_barrier_pooling(probs: torch.Tensor, boundary_probs: torch.Tensor, mas
 
 # --- the model ---------------------------------------------------------------------------
 
+
 @dataclass
 class SigFormerOutput:
     """Everything the loss, the refinement and the figures need."""
@@ -599,8 +649,9 @@ def _layout(input_layout) -> list[tuple[str, int]]:
     names = [n for n, _ in layout]
     motion = [n for n in names if n in ("imu", "imu_acc")]
     if len(motion) != 1 or "skeleton2d" not in names:
-        raise ValueError(f"input_layout: SigFormer needs one IMU stream ('imu_acc' or 'imu') and 'skeleton2d', "
-                         f"got {names}")
+        raise ValueError(
+            f"input_layout: SigFormer needs one IMU stream ('imu_acc' or 'imu') and 'skeleton2d', got {names}"
+        )
     return layout
 
 
@@ -624,12 +675,31 @@ class SigFormer(nn.Module):
         boundary_threshold, barrier_kernel, barrier_alpha: the refinement.
     """
 
-    def __init__(self, input_layout, num_classes: int, fps: float = 30.0, keypoint_step: int = 2,
-                 imu_dim: int = 300, keypoint_dim: int = 300, event_dim: int = 30, dim: int = 860, depth: int = 3,
-                 fusion_depth: int = 4, branch_depth: int = 1, heads: int = 20, dim_head: int = 64,
-                 ffn_dim: int = 2048, dropout: float = 0.1, groups: int = 10, guidance: str = "masked",
-                 window: int = 3, interactive: bool = True, boundary_threshold: float = 0.85,
-                 barrier_kernel: int = 99, barrier_alpha: float = 0.1):
+    def __init__(
+        self,
+        input_layout,
+        num_classes: int,
+        fps: float = 30.0,
+        keypoint_step: int = 2,
+        imu_dim: int = 300,
+        keypoint_dim: int = 300,
+        event_dim: int = 30,
+        dim: int = 860,
+        depth: int = 3,
+        fusion_depth: int = 4,
+        branch_depth: int = 1,
+        heads: int = 20,
+        dim_head: int = 64,
+        ffn_dim: int = 2048,
+        dropout: float = 0.1,
+        groups: int = 10,
+        guidance: str = "masked",
+        window: int = 3,
+        interactive: bool = True,
+        boundary_threshold: float = 0.85,
+        barrier_kernel: int = 99,
+        barrier_alpha: float = 0.1,
+    ):
         super().__init__()
         self.layout = _layout(input_layout)
         self.num_classes = num_classes
@@ -648,13 +718,17 @@ class SigFormer(nn.Module):
         self.uses_events = guidance != "none"
         if self.uses_events:
             if "events" not in channels:
-                raise ValueError(f"guidance={guidance!r} needs an 'events' input; input_layout has "
-                                 f"{[n for n, _ in self.layout]} (or use guidance='none')")
+                raise ValueError(
+                    f"guidance={guidance!r} needs an 'events' input; input_layout has "
+                    f"{[n for n, _ in self.layout]} (or use guidance='none')"
+                )
             self.event_tokens = EventTokenizer(channels["events"], f, event_dim, dim)
-        self.fusion = SparseGuidedCrossModalModule(imu_dim, keypoint_dim, dim, fusion_depth, heads, dim_head,
-                                                   ffn_dim, dropout, guidance, window)
-        self.branches = MutualInteractiveBranches(dim, num_classes, branch_depth, heads, dim_head, ffn_dim,
-                                                  dropout, groups, interactive)
+        self.fusion = SparseGuidedCrossModalModule(
+            imu_dim, keypoint_dim, dim, fusion_depth, heads, dim_head, ffn_dim, dropout, guidance, window
+        )
+        self.branches = MutualInteractiveBranches(
+            dim, num_classes, branch_depth, heads, dim_head, ffn_dim, dropout, groups, interactive
+        )
 
     def split_inputs(self, x: torch.Tensor) -> dict:
         """The frame vector [B, T, C] cut back into its named inputs."""
@@ -682,15 +756,28 @@ class SigFormer(nn.Module):
             guidance, bits = None, None
         fused = self.fusion(motion, spatial, guidance, bits, tokens)
         class_logits, boundary_logits, class_features = self.branches(fused, tokens)
-        return SigFormerOutput(class_logits, boundary_logits, [motion_logits, spatial_logits],
-                               [motion_boundary, spatial_boundary], tokens, bits, fused, class_features)
+        return SigFormerOutput(
+            class_logits,
+            boundary_logits,
+            [motion_logits, spatial_logits],
+            [motion_boundary, spatial_boundary],
+            tokens,
+            bits,
+            fused,
+            class_features,
+        )
 
     def refine(self, out: SigFormerOutput, threshold: float | None = None) -> torch.Tensor:
         """Class probabilities [B, K, N] after the boundary filter and barrier pooling
         (``threshold`` defaults to the model's; ``float('inf')`` keeps no boundary)."""
-        return local_barrier_pooling(out.class_logits.float().softmax(1), torch.sigmoid(out.boundary_logits.float()),
-                                     out.token_mask, self.boundary_threshold if threshold is None else threshold,
-                                     self.barrier_kernel, self.barrier_alpha)
+        return local_barrier_pooling(
+            out.class_logits.float().softmax(1),
+            torch.sigmoid(out.boundary_logits.float()),
+            out.token_mask,
+            self.boundary_threshold if threshold is None else threshold,
+            self.barrier_kernel,
+            self.barrier_alpha,
+        )
 
     def record_attention(self, on: bool = True) -> None:
         """Keep the attention weights of the next forward pass (``last_weights``)."""
@@ -701,6 +788,7 @@ class SigFormer(nn.Module):
 
 
 # --- targets and loss --------------------------------------------------------------------
+
 
 def second_labels(labels: torch.Tensor, frame_mask: torch.Tensor, frames_per_token: int) -> torch.Tensor:
     """[B, T] frame labels -> [B, N] one label a second: the label of the second's last
@@ -735,13 +823,19 @@ class SigFormerLoss(nn.Module):
     official code; the inner terms off give the "without inner losses" ablation.
     """
 
-    def __init__(self, class_weight: float = 0.5, inner_class_weight: float = 0.5, boundary_weight: float = 0.2,
-                 inner_boundary_weight: float = 0.2):
+    def __init__(
+        self,
+        class_weight: float = 0.5,
+        inner_class_weight: float = 0.5,
+        boundary_weight: float = 0.2,
+        inner_boundary_weight: float = 0.2,
+    ):
         super().__init__()
         self.weights = (class_weight, inner_class_weight, boundary_weight, inner_boundary_weight)
 
-    def forward(self, out: SigFormerOutput, labels: torch.Tensor, frame_mask: torch.Tensor,
-                frames_per_token: int) -> tuple[torch.Tensor, dict]:
+    def forward(
+        self, out: SigFormerOutput, labels: torch.Tensor, frame_mask: torch.Tensor, frames_per_token: int
+    ) -> tuple[torch.Tensor, dict]:
         y = second_labels(labels, frame_mask, frames_per_token)  # [B, N]
         yb = boundary_targets(y, out.token_mask)
         real = out.token_mask.float()
@@ -756,8 +850,12 @@ class SigFormerLoss(nn.Module):
             terms = F.binary_cross_entropy_with_logits(logits.float(), yb, reduction="none")
             return (terms * real).sum() / real.sum().clamp(min=1)
 
-        parts = {"ce": ce(out.class_logits), "inner_ce": ce(inner_logits), "bce": bce(out.boundary_logits),
-                 "inner_bce": bce(inner_boundary)}
+        parts = {
+            "ce": ce(out.class_logits),
+            "inner_ce": ce(inner_logits),
+            "bce": bce(out.boundary_logits),
+            "inner_bce": bce(inner_boundary),
+        }
         loss = sum(w * parts[k] for w, k in zip(self.weights, ("ce", "inner_ce", "bce", "inner_bce")))
         return loss, {k: float(v.detach()) for k, v in parts.items()}
 
@@ -773,33 +871,123 @@ class SigFormerLoss(nn.Module):
         # stages of 2 layers (the code: 3, 2 and 3 class layers, 2 and 2 boundary layers);
         # Adam 1e-4, weight decay 1e-4, 50 warm-up epochs of 200, batch 16, clip 1.0
         "full": {
-            "model": dict(imu_dim=300, keypoint_dim=300, event_dim=30, dim=860, depth=3, fusion_depth=4,
-                          branch_depth=2, heads=20, dim_head=64, ffn_dim=2048, dropout=0.1, groups=10,
-                          guidance="masked", window=3, interactive=True, boundary_threshold=0.85,
-                          barrier_kernel=99, barrier_alpha=0.1),
-            "train": dict(optimizer="adam", lr=1e-4, weight_decay=1e-4, epochs=200, warmup_epochs=50,
-                          scheduler="cosine", batch_size=16, clip_grad_norm=1.0, select_metric="macro_f1"),
+            "model": dict(
+                imu_dim=300,
+                keypoint_dim=300,
+                event_dim=30,
+                dim=860,
+                depth=3,
+                fusion_depth=4,
+                branch_depth=2,
+                heads=20,
+                dim_head=64,
+                ffn_dim=2048,
+                dropout=0.1,
+                groups=10,
+                guidance="masked",
+                window=3,
+                interactive=True,
+                boundary_threshold=0.85,
+                barrier_kernel=99,
+                barrier_alpha=0.1,
+            ),
+            "train": dict(
+                optimizer="adam",
+                lr=1e-4,
+                weight_decay=1e-4,
+                epochs=200,
+                warmup_epochs=50,
+                scheduler="cosine",
+                batch_size=16,
+                clip_grad_norm=1.0,
+                select_metric="macro_f1",
+            ),
             "data": dict(inputs=["imu_acc", "skeleton2d", "events"]),
             "loss": dict(class_weight=0.5, inner_class_weight=0.5, boundary_weight=0.2, inner_boundary_weight=0.2),
         },
         # a 2-core CPU in minutes: narrower streams, 2 encoder and 2 fusion layers
         "reduced": {
-            "model": dict(imu_dim=48, keypoint_dim=48, event_dim=8, dim=64, depth=2, fusion_depth=2,
-                          branch_depth=1, heads=4, dim_head=16, ffn_dim=128, dropout=0.1, groups=4,
-                          guidance="masked", window=3, interactive=True, boundary_threshold=0.85,
-                          barrier_kernel=99, barrier_alpha=0.1),
-            "train": dict(optimizer="adam", lr=1e-3, weight_decay=1e-4, epochs=40, warmup_epochs=4,
-                          scheduler="cosine", batch_size=2, clip_grad_norm=1.0, select_metric="macro_f1"),
+            "model": dict(
+                imu_dim=48,
+                keypoint_dim=48,
+                event_dim=8,
+                dim=64,
+                depth=2,
+                fusion_depth=2,
+                branch_depth=1,
+                heads=4,
+                dim_head=16,
+                ffn_dim=128,
+                dropout=0.1,
+                groups=4,
+                guidance="masked",
+                window=3,
+                interactive=True,
+                boundary_threshold=0.85,
+                barrier_kernel=99,
+                barrier_alpha=0.1,
+            ),
+            "train": dict(
+                optimizer="adam",
+                lr=1e-3,
+                weight_decay=1e-4,
+                epochs=40,
+                warmup_epochs=4,
+                scheduler="cosine",
+                batch_size=2,
+                clip_grad_norm=1.0,
+                select_metric="macro_f1",
+            ),
             "data": dict(inputs=["imu_acc", "skeleton2d", "events"]),
             "loss": dict(class_weight=0.5, inner_class_weight=0.5, boundary_weight=0.2, inner_boundary_weight=0.2),
         },
     },
 )
-def sigformer(input_layout, num_classes: int, fps: float = 30.0, keypoint_step: int = 2, imu_dim: int = 300,
-              keypoint_dim: int = 300, event_dim: int = 30, dim: int = 860, depth: int = 3, fusion_depth: int = 4,
-              branch_depth: int = 1, heads: int = 20, dim_head: int = 64, ffn_dim: int = 2048, dropout: float = 0.1,
-              groups: int = 10, guidance: str = "masked", window: int = 3, interactive: bool = True,
-              boundary_threshold: float = 0.85, barrier_kernel: int = 99, barrier_alpha: float = 0.1) -> SigFormer:
-    return SigFormer(input_layout, num_classes, fps, keypoint_step, imu_dim, keypoint_dim, event_dim, dim, depth,
-                     fusion_depth, branch_depth, heads, dim_head, ffn_dim, dropout, groups, guidance, window,
-                     interactive, boundary_threshold, barrier_kernel, barrier_alpha)
+def sigformer(
+    input_layout,
+    num_classes: int,
+    fps: float = 30.0,
+    keypoint_step: int = 2,
+    imu_dim: int = 300,
+    keypoint_dim: int = 300,
+    event_dim: int = 30,
+    dim: int = 860,
+    depth: int = 3,
+    fusion_depth: int = 4,
+    branch_depth: int = 1,
+    heads: int = 20,
+    dim_head: int = 64,
+    ffn_dim: int = 2048,
+    dropout: float = 0.1,
+    groups: int = 10,
+    guidance: str = "masked",
+    window: int = 3,
+    interactive: bool = True,
+    boundary_threshold: float = 0.85,
+    barrier_kernel: int = 99,
+    barrier_alpha: float = 0.1,
+) -> SigFormer:
+    return SigFormer(
+        input_layout,
+        num_classes,
+        fps,
+        keypoint_step,
+        imu_dim,
+        keypoint_dim,
+        event_dim,
+        dim,
+        depth,
+        fusion_depth,
+        branch_depth,
+        heads,
+        dim_head,
+        ffn_dim,
+        dropout,
+        groups,
+        guidance,
+        window,
+        interactive,
+        boundary_threshold,
+        barrier_kernel,
+        barrier_alpha,
+    )

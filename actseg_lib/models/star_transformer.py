@@ -28,7 +28,6 @@ the encoder's output (the paper's equations give them no second, "memory" input)
 
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -44,6 +43,7 @@ RGB_MEAN, RGB_STD = (0.43, 0.39, 0.38), (0.23, 0.23, 0.23)
 
 
 # --- tokens --------------------------------------------------------------------------
+
 
 class GlobalGridTokens(nn.Module):
     """``[B, C, T, h, w]`` last-stage features -> ``[B, T, P, D]`` tokens, P = h w: each
@@ -92,8 +92,7 @@ class JointMapTokens(nn.Module):
     ``forward(features [B, C, T, h, w] or None, heatmaps [B, T, N, h, w]) -> [B, T, N, D]``.
     """
 
-    def __init__(self, in_channels: int, dim: int, map_size: tuple[int, int], hidden: int = 16,
-                 mode: str = "concat"):
+    def __init__(self, in_channels: int, dim: int, map_size: tuple[int, int], hidden: int = 16, mode: str = "concat"):
         super().__init__()
         if mode not in ("concat", "pooled"):
             raise ValueError(f"JointMapTokens: mode must be 'concat' or 'pooled', got {mode!r}")
@@ -110,8 +109,10 @@ class JointMapTokens(nn.Module):
     def forward(self, features: torch.Tensor | None, heatmaps: torch.Tensor) -> torch.Tensor:
         B, T, N, h, w = heatmaps.shape
         if (h, w) != self.map_size or (features is not None and features.shape[-2:] != (h, w)):
-            raise ValueError(f"JointMapTokens: expected {self.map_size} maps, got heat maps {(h, w)}"
-                             + (f" and features {tuple(features.shape[-2:])}" if features is not None else ""))
+            raise ValueError(
+                f"JointMapTokens: expected {self.map_size} maps, got heat maps {(h, w)}"
+                + (f" and features {tuple(features.shape[-2:])}" if features is not None else "")
+            )
         if self.mode == "pooled":
             weights = heatmaps / heatmaps.sum((-2, -1), keepdim=True).clamp_min(1e-6)  # [B, T, N, h, w]
             pooled = torch.einsum("btnyx,bctyx->btnc", weights, features)  # [B, T, N, C]
@@ -167,14 +168,17 @@ class MultiClassTokens(nn.Module):
             parts += [self.cls_global.expand(one), grid]  # [B, T, 1 + P, D]
         if self.cls_joint is not None:
             if joints.shape[1:3] != (self.num_frames, self.num_joints):
-                raise ValueError(f"MultiClassTokens: expected {self.num_frames} frames x {self.num_joints} joints "
-                                 f"of joint tokens, got {tuple(joints.shape[1:3])}")
+                raise ValueError(
+                    f"MultiClassTokens: expected {self.num_frames} frames x {self.num_joints} joints "
+                    f"of joint tokens, got {tuple(joints.shape[1:3])}"
+                )
             parts += [self.cls_joint.expand(one), joints + self.joint_pos]  # [B, T, 1 + N, D]
         parts.append(self.cls_total.expand(one))
         return torch.cat(parts, dim=2)  # [B, T, S, D]
 
 
 # --- spatio-temporal attention -----------------------------------------------------------
+
 
 class SpatioTemporalAttention(nn.Module):
     """Multi-head attention between token sets of a ``[B, T, S, D]`` grid, by
@@ -209,8 +213,15 @@ class SpatioTemporalAttention(nn.Module):
         Tk = context.shape[1]
         self.score_pairs += (Tq * S) * (Tk * S)
         dropout = self.attention_dropout if self.training and not self.record else 0.0
-        out, weights = multihead_attention(self.q, self.kv, queries.reshape(B, Tq * S, D),
-                                           context.reshape(B, Tk * S, D), self.heads, dropout, self.record)
+        out, weights = multihead_attention(
+            self.q,
+            self.kv,
+            queries.reshape(B, Tq * S, D),
+            context.reshape(B, Tk * S, D),
+            self.heads,
+            dropout,
+            self.record,
+        )
         if self.record:  # weights [B, H, Tq*S, Tk*S]
             per_frame = weights.detach().reshape(B, self.heads, Tq, S, Tk, S).sum(-1).mean((1, 3))  # [B, Tq, Tk]
             self.frame_attention[:, torch.as_tensor(query_frames)[:, None], torch.as_tensor(key_frames)] = per_frame
@@ -272,14 +283,20 @@ class BAttn(SpatioTemporalAttention):
             raise ValueError(f"BAttn needs at least 2 frames, got {T}")
         half = (T + 1) // 2
         first, second = list(range(half)), list(range(half, T))
-        return torch.cat([self.attend(z[:, :half], z[:, half:], first, second),  # b'
-                          self.attend(z[:, half:], z[:, :half], second, first)], dim=1)  # b''
+        return torch.cat(
+            [
+                self.attend(z[:, :half], z[:, half:], first, second),  # b'
+                self.attend(z[:, half:], z[:, :half], second, first),
+            ],
+            dim=1,
+        )  # b''
 
 
 ATTENTIONS = {"full": FAttn, "zigzag": ZAttn, "binary": BAttn}
 
 
 # --- layers and head ---------------------------------------------------------------------
+
 
 class STARLayer(nn.Module):
     """One layer: full attention, then the decoupled ("cross") attention, then an MLP,
@@ -293,8 +310,15 @@ class STARLayer(nn.Module):
     decoder's) or "full" (the ablation without decoupling).
     """
 
-    def __init__(self, dim: int, heads: int, cross: str, mlp_ratio: float = 4.0, dropout: float = 0.1,
-                 attention_dropout: float = 0.0):
+    def __init__(
+        self,
+        dim: int,
+        heads: int,
+        cross: str,
+        mlp_ratio: float = 4.0,
+        dropout: float = 0.1,
+        attention_dropout: float = 0.0,
+    ):
         super().__init__()
         if cross not in ATTENTIONS:
             raise ValueError(f"STARLayer: cross must be one of {tuple(ATTENTIONS)}, got {cross!r}")
@@ -345,6 +369,7 @@ class STARHead(nn.Module):
 
 # --- the model ---------------------------------------------------------------------------
 
+
 class STARTransformer(nn.Module):
     """RGB clip + 2D skeleton -> class logits.
 
@@ -375,14 +400,33 @@ class STARTransformer(nn.Module):
             far as it helps.
     """
 
-    def __init__(self, num_classes: int, num_joints: int = 25, num_frames: int = 16,
-                 modalities=MODALITIES, backbone_widths=(64, 64, 128, 256, 512), backbone_blocks=(2, 2, 2, 2),
-                 num_3d_stages: int = 1, stem_kernel: int = 7, grid_stage: str = "layer4",
-                 joint_stage: str = "layer3", joint_tokens: str = "concat", joint_hidden: int = 64,
-                 heatmap_sigma: float = 1.0, heatmap_size: int = 14, dim: int = 256, heads: int = 8,
-                 encoder_layers: int = 2, decoder_layers: int = 2, encoder_attention: str = "zigzag",
-                 decoder_attention: str = "binary", mlp_ratio: float = 4.0, dropout: float = 0.1,
-                 attention_dropout: float = 0.0, rgb_zero_init: bool = True):
+    def __init__(
+        self,
+        num_classes: int,
+        num_joints: int = 25,
+        num_frames: int = 16,
+        modalities=MODALITIES,
+        backbone_widths=(64, 64, 128, 256, 512),
+        backbone_blocks=(2, 2, 2, 2),
+        num_3d_stages: int = 1,
+        stem_kernel: int = 7,
+        grid_stage: str = "layer4",
+        joint_stage: str = "layer3",
+        joint_tokens: str = "concat",
+        joint_hidden: int = 64,
+        heatmap_sigma: float = 1.0,
+        heatmap_size: int = 14,
+        dim: int = 256,
+        heads: int = 8,
+        encoder_layers: int = 2,
+        decoder_layers: int = 2,
+        encoder_attention: str = "zigzag",
+        decoder_attention: str = "binary",
+        mlp_ratio: float = 4.0,
+        dropout: float = 0.1,
+        attention_dropout: float = 0.0,
+        rgb_zero_init: bool = True,
+    ):
         super().__init__()
         modalities = tuple(modalities)
         if not modalities or set(modalities) - set(MODALITIES):
@@ -401,14 +445,17 @@ class STARTransformer(nn.Module):
         self.joint_tokens = None
         if self.use_skeleton:
             feature_channels = self.backbone.channels(joint_stage) if self.use_rgb else 0
-            self.joint_tokens = JointMapTokens(feature_channels, dim, (heatmap_size, heatmap_size), joint_hidden,
-                                               joint_tokens)
+            self.joint_tokens = JointMapTokens(
+                feature_channels, dim, (heatmap_size, heatmap_size), joint_hidden, joint_tokens
+            )
         self.tokens = MultiClassTokens(dim, num_frames, num_joints, grid=self.use_rgb, joints=self.use_skeleton)
         layer_args = dict(mlp_ratio=mlp_ratio, dropout=dropout, attention_dropout=attention_dropout)
-        self.encoder = nn.ModuleList(STAREncoderLayer(dim, heads, encoder_attention, **layer_args)
-                                     for _ in range(encoder_layers))
-        self.decoder = nn.ModuleList(STARDecoderLayer(dim, heads, decoder_attention, **layer_args)
-                                     for _ in range(decoder_layers))
+        self.encoder = nn.ModuleList(
+            STAREncoderLayer(dim, heads, encoder_attention, **layer_args) for _ in range(encoder_layers)
+        )
+        self.decoder = nn.ModuleList(
+            STARDecoderLayer(dim, heads, decoder_attention, **layer_args) for _ in range(decoder_layers)
+        )
         self.head = STARHead(dim, num_classes, dropout)
         if rgb_zero_init and self.use_rgb and self.use_skeleton:
             nn.init.zeros_(self.grid_tokens.proj.weight)
@@ -438,8 +485,10 @@ class STARTransformer(nn.Module):
         if x is None:
             raise ValueError(f"STARTransformer({'+'.join(self.modalities)}): input {name!r} is required")
         if x.dim() != dims or x.shape[1] != self.num_frames:
-            raise ValueError(f"{name}: expected {dims} dimensions with {self.num_frames} frames on axis 1, "
-                             f"got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{name}: expected {dims} dimensions with {self.num_frames} frames on axis 1, "
+                f"got shape {tuple(x.shape)}"
+            )
         return x
 
     def embed(self, rgb: torch.Tensor | None = None, skeleton2d: torch.Tensor | None = None):
@@ -465,8 +514,9 @@ class STARTransformer(nn.Module):
         positions = self.tokens.class_positions(grid.shape[2] if grid is not None else 0)
         return self.tokens(grid, joints), positions
 
-    def forward(self, rgb: torch.Tensor | None = None, skeleton2d: torch.Tensor | None = None,
-                return_embedding: bool = False):
+    def forward(
+        self, rgb: torch.Tensor | None = None, skeleton2d: torch.Tensor | None = None, return_embedding: bool = False
+    ):
         z, positions = self.embed(rgb, skeleton2d)  # [B, T, S, D]
         for layer in (*self.encoder, *self.decoder):
             z = layer(z)
@@ -483,11 +533,29 @@ class STARTransformer(nn.Module):
 # map is projected once per frame and joint): 4 channels train faster per epoch than 16
 # and did not learn less (measured over 25 epochs: test top-1 60.6 % against 55.8 %).
 REDUCED_MODEL = dict(
-    num_classes=12, num_joints=25, num_frames=8, modalities=MODALITIES,
-    backbone_widths=(16, 16, 32, 64, 128), backbone_blocks=(1, 1, 1, 1), num_3d_stages=1, stem_kernel=5,
-    grid_stage="layer4", joint_stage="layer2", joint_tokens="concat", joint_hidden=4, heatmap_sigma=1.0,
-    heatmap_size=12, dim=64, heads=4, encoder_layers=1, decoder_layers=1, encoder_attention="zigzag",
-    decoder_attention="binary", mlp_ratio=2.0, dropout=0.1, rgb_zero_init=True,
+    num_classes=12,
+    num_joints=25,
+    num_frames=8,
+    modalities=MODALITIES,
+    backbone_widths=(16, 16, 32, 64, 128),
+    backbone_blocks=(1, 1, 1, 1),
+    num_3d_stages=1,
+    stem_kernel=5,
+    grid_stage="layer4",
+    joint_stage="layer2",
+    joint_tokens="concat",
+    joint_hidden=4,
+    heatmap_sigma=1.0,
+    heatmap_size=12,
+    dim=64,
+    heads=4,
+    encoder_layers=1,
+    decoder_layers=1,
+    encoder_attention="zigzag",
+    decoder_attention="binary",
+    mlp_ratio=2.0,
+    dropout=0.1,
+    rgb_zero_init=True,
 )
 
 # The full preset: MC18 (widths 64..512, two blocks a stage) on 16 frames; grid tokens
@@ -496,11 +564,29 @@ REDUCED_MODEL = dict(
 # 4 decoder layers of width 512 with 8 heads, our choice. Optimiser as the paper: SGD,
 # lr 2e-4, momentum 0.9, batch 4, 300 epochs.
 FULL_MODEL = dict(
-    num_classes=60, num_joints=25, num_frames=16, modalities=MODALITIES,
-    backbone_widths=(64, 64, 128, 256, 512), backbone_blocks=(2, 2, 2, 2), num_3d_stages=1, stem_kernel=7,
-    grid_stage="layer4", joint_stage="layer3", joint_tokens="concat", joint_hidden=32, heatmap_sigma=1.5,
-    heatmap_size=14, dim=512, heads=8, encoder_layers=4, decoder_layers=4, encoder_attention="zigzag",
-    decoder_attention="binary", mlp_ratio=4.0, dropout=0.1, rgb_zero_init=True,
+    num_classes=60,
+    num_joints=25,
+    num_frames=16,
+    modalities=MODALITIES,
+    backbone_widths=(64, 64, 128, 256, 512),
+    backbone_blocks=(2, 2, 2, 2),
+    num_3d_stages=1,
+    stem_kernel=7,
+    grid_stage="layer4",
+    joint_stage="layer3",
+    joint_tokens="concat",
+    joint_hidden=32,
+    heatmap_sigma=1.5,
+    heatmap_size=14,
+    dim=512,
+    heads=8,
+    encoder_layers=4,
+    decoder_layers=4,
+    encoder_attention="zigzag",
+    decoder_attention="binary",
+    mlp_ratio=4.0,
+    dropout=0.1,
+    rgb_zero_init=True,
 )
 
 
@@ -511,15 +597,23 @@ register_model(
     sizes={
         "full": {
             "model": FULL_MODEL,
-            "train": dict(optimizer="sgd", lr=2e-4, momentum=0.9, weight_decay=0.0, epochs=300, batch_size=4,
-                          scheduler="none"),
+            "train": dict(
+                optimizer="sgd", lr=2e-4, momentum=0.9, weight_decay=0.0, epochs=300, batch_size=4, scheduler="none"
+            ),
             "data": dict(num_frames=16),
             "loss": dict(label_smoothing=0.0),
         },
         "reduced": {
             "model": REDUCED_MODEL,
-            "train": dict(optimizer="adamw", lr=1e-3, weight_decay=0.05, epochs=25, batch_size=16,
-                          scheduler="cosine", warmup_epochs=2),
+            "train": dict(
+                optimizer="adamw",
+                lr=1e-3,
+                weight_decay=0.05,
+                epochs=25,
+                batch_size=16,
+                scheduler="cosine",
+                warmup_epochs=2,
+            ),
             "data": dict(num_frames=8),
             "loss": dict(label_smoothing=0.1),
         },

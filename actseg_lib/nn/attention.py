@@ -17,8 +17,15 @@ from torch import nn
 from torch.nn import functional as F
 
 
-def multihead_attention(q_proj: nn.Module, kv_proj: nn.Module, queries: torch.Tensor, context: torch.Tensor,
-                        heads: int, dropout_p: float = 0.0, return_weights: bool = False):
+def multihead_attention(
+    q_proj: nn.Module,
+    kv_proj: nn.Module,
+    queries: torch.Tensor,
+    context: torch.Tensor,
+    heads: int,
+    dropout_p: float = 0.0,
+    return_weights: bool = False,
+):
     """``queries [N, Lq, D]`` attend to ``context [N, Lk, D]`` -> ``(out [N, Lq, D], weights)``,
     ``out`` with the heads merged (before any output projection), ``weights``
     ``[N, heads, Lq, Lk]`` when ``return_weights`` else None."""

@@ -23,8 +23,10 @@ def sample_volume(volume: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """Trilinear samples of ``volume [B, C, T, H, W]`` at ``points [B, N, 3]`` (x, y, t in
     [-1, 1]; outside reads zeros) -> ``[B, N, C]``."""
     if volume.dim() != 5 or points.dim() != 3 or points.shape[-1] != 3:
-        raise ValueError(f"sample_volume: expected volume [B, C, T, H, W] and points [B, N, 3], got "
-                         f"{tuple(volume.shape)} and {tuple(points.shape)}")
+        raise ValueError(
+            f"sample_volume: expected volume [B, C, T, H, W] and points [B, N, 3], got "
+            f"{tuple(volume.shape)} and {tuple(points.shape)}"
+        )
     grid = points[:, :, None, None, :]  # [B, N, 1, 1, 3]: grid_sample wants a 3-D grid of points
     out = F.grid_sample(volume, grid.to(volume.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
     return out[:, :, :, 0, 0].transpose(1, 2)  # [B, N, C]

@@ -45,8 +45,9 @@ class BasicBlock3d(nn.Module):
         self.bn2 = nn.BatchNorm3d(out_channels)
         self.shortcut = nn.Identity()
         if spatial_stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(nn.Conv3d(in_channels, out_channels, 1, stride, bias=False),
-                                          nn.BatchNorm3d(out_channels))
+            self.shortcut = nn.Sequential(
+                nn.Conv3d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm3d(out_channels)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = torch.relu(self.bn1(self.conv1(x)))
@@ -67,16 +68,30 @@ class MixedConvBackbone(nn.Module):
     ``[B, C_stage, T, H_stage, W_stage]``.
     """
 
-    def __init__(self, widths=(64, 64, 128, 256, 512), blocks=(2, 2, 2, 2), num_3d_stages: int = 1,
-                 stem_kernel: int = 7, in_channels: int = 3):
+    def __init__(
+        self,
+        widths=(64, 64, 128, 256, 512),
+        blocks=(2, 2, 2, 2),
+        num_3d_stages: int = 1,
+        stem_kernel: int = 7,
+        in_channels: int = 3,
+    ):
         super().__init__()
         if len(widths) != 5 or len(blocks) != 4:
             raise ValueError(f"MixedConvBackbone: expected 5 widths and 4 block counts, got {widths}, {blocks}")
         self.widths = tuple(widths)
         self.stem = nn.Sequential(
-            nn.Conv3d(in_channels, widths[0], (3, stem_kernel, stem_kernel), (1, 2, 2),
-                      (1, stem_kernel // 2, stem_kernel // 2), bias=False),
-            nn.BatchNorm3d(widths[0]), nn.ReLU(inplace=True))
+            nn.Conv3d(
+                in_channels,
+                widths[0],
+                (3, stem_kernel, stem_kernel),
+                (1, 2, 2),
+                (1, stem_kernel // 2, stem_kernel // 2),
+                bias=False,
+            ),
+            nn.BatchNorm3d(widths[0]),
+            nn.ReLU(inplace=True),
+        )
         self.layers = nn.ModuleList()
         for i in range(4):
             temporal_kernel = 3 if i < num_3d_stages else 1
@@ -95,8 +110,9 @@ class MixedConvBackbone(nn.Module):
 
     def forward(self, x: torch.Tensor, until: str = "layer4") -> dict[str, torch.Tensor]:
         if x.dim() != 5 or x.shape[1] != self.stem[0].in_channels:
-            raise ValueError(f"MixedConvBackbone: expected [B, {self.stem[0].in_channels}, T, H, W], "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"MixedConvBackbone: expected [B, {self.stem[0].in_channels}, T, H, W], got {tuple(x.shape)}"
+            )
         out = {"stem": self.stem(x)}
         h = out["stem"]
         for name, layer in zip(STAGES[1:], self.layers):

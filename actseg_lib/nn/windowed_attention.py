@@ -40,8 +40,10 @@ def _check_inputs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window, key
     if q.dim() not in (3, 4):
         raise ValueError(f"q: expected [B, H, T, D_k] or [B, T, D_k], got shape {tuple(q.shape)}")
     if k.dim() != q.dim() or v.dim() != q.dim():
-        raise ValueError(f"k, v: expected the same number of dimensions as q ({q.dim()}), "
-                         f"got k {tuple(k.shape)} and v {tuple(v.shape)}")
+        raise ValueError(
+            f"k, v: expected the same number of dimensions as q ({q.dim()}), "
+            f"got k {tuple(k.shape)} and v {tuple(v.shape)}"
+        )
     squeeze = q.dim() == 3
     if squeeze:
         q, k, v = q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1)
@@ -75,8 +77,9 @@ def _attend(q, k, v, allowed):
     return out.masked_fill(~has_key, 0.0)
 
 
-def windowed_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int,
-                       key_mask: torch.Tensor | None = None) -> torch.Tensor:
+def windowed_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int, key_mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """Centred local-window attention, computed block by block (memory ``O(T * window)``).
 
     Args:
@@ -129,8 +132,9 @@ def windowed_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window
     return out.squeeze(1) if squeeze else out
 
 
-def dense_windowed_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int,
-                             key_mask: torch.Tensor | None = None) -> torch.Tensor:
+def dense_windowed_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int, key_mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """The same result as :func:`windowed_attention` from the full ``T x T`` score matrix and
     a band mask: quadratic memory, a reference for tests and benchmarks only."""
     q, k, v, squeeze = _check_inputs(q, k, v, window, key_mask)

@@ -8,5 +8,4 @@ from .recognition import plot_confusion, plot_learning_curves, plot_tsne
 from .segments import plot_segment_bars
 from .style import class_colors, use_book_style
 
-__all__ = ["class_colors", "plot_confusion", "plot_learning_curves", "plot_segment_bars", "plot_tsne",
-           "use_book_style"]
+__all__ = ["class_colors", "plot_confusion", "plot_learning_curves", "plot_segment_bars", "plot_tsne", "use_book_style"]

@@ -10,8 +10,9 @@ from ..metrics import segments
 from .style import class_colors
 
 
-def plot_segment_bars(rows: dict, ax=None, colors: dict | None = None,
-                      class_names: dict | None = None, background=(), legend: bool = True):
+def plot_segment_bars(
+    rows: dict, ax=None, colors: dict | None = None, class_names: dict | None = None, background=(), legend: bool = True
+):
     """Draw one bar per labelled sequence, e.g. ``{"truth": y, "prediction": p}``.
 
     Args:
@@ -28,7 +29,7 @@ def plot_segment_bars(rows: dict, ax=None, colors: dict | None = None,
     colors = colors or class_colors(all_labels)
     background = set(background)
     seen = []
-    for i, (name, labels) in enumerate(rows.items()):
+    for i, labels in enumerate(rows.values()):
         segs = segments(labels)
         y = len(rows) - 1 - i  # first row on top
         for label, start, end in zip(segs.labels.tolist(), segs.starts, segs.ends):
@@ -44,8 +45,7 @@ def plot_segment_bars(rows: dict, ax=None, colors: dict | None = None,
     if legend:
         names = class_names or {}
         handles = [
-            Patch(color="#e6e6e6" if lab in background else colors[lab], label=str(names.get(lab, lab)))
-            for lab in seen
+            Patch(color="#e6e6e6" if lab in background else colors[lab], label=str(names.get(lab, lab))) for lab in seen
         ]
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return ax

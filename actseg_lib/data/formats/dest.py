@@ -34,6 +34,7 @@ CSV_HEADER = "feature,label,boundary"
 
 # --- write ----------------------------------------------------------------------------
 
+
 def write(samples, root, dataset: str = "synthact", split_index: int = 1) -> None:
     """Write ``samples`` for dataset ``dataset``, fold ``split_index``.
 
@@ -106,6 +107,7 @@ def _csv_path(root: Path, dataset: str, split: str, split_index: int) -> Path:
 
 # --- read -----------------------------------------------------------------------------
 
+
 def read(root, dataset: str | None = None, split_index: int = 1, fps: float = 30.0) -> list[Sample]:
     """Samples listed in ``csv/<dataset>/{train,val,test}<split_index>.csv``, in that order.
 
@@ -120,14 +122,16 @@ def read(root, dataset: str | None = None, split_index: int = 1, fps: float = 30
     if dataset is None:
         folders = sorted(p.name for p in (root / "csv").glob("*") if p.is_dir())
         if len(folders) != 1:
-            raise FormatError(root / "csv", "one dataset folder (or pass dataset=... to formats.read('dest', ...))",
-                              got=", ".join(folders) if folders else "none")
+            raise FormatError(
+                root / "csv",
+                "one dataset folder (or pass dataset=... to formats.read('dest', ...))",
+                got=", ".join(folders) if folders else "none",
+            )
         dataset = folders[0]
     csv_paths = {split: _csv_path(root, dataset, split, split_index) for split in SPLITS}
     present = {split: path for split, path in csv_paths.items() if path.is_file()}
     if not present:
-        raise FormatError(root / "csv" / dataset, f"train/val/test{split_index}.csv",
-                          got="none of them")
+        raise FormatError(root / "csv" / dataset, f"train/val/test{split_index}.csv", got="none of them")
     samples = []
     for split, csv_path in present.items():
         for number, paths in _read_csv(csv_path, root):
@@ -167,29 +171,32 @@ def _read_video(csv_path: Path, number: int, paths, split: str, fps: float) -> S
     boundaries = np.atleast_1d(np.load(boundary_path))  # a scalar fails the shape check below
     lengths = {"feature": len(features), "label": len(labels), "boundary": len(boundaries)}
     if len(set(lengths.values())) != 1:
-        raise FormatError(csv_path, "three arrays with the same number of frames T", number,
-                          ", ".join(f"{k} T={v}" for k, v in lengths.items()))
+        raise FormatError(
+            csv_path,
+            "three arrays with the same number of frames T",
+            number,
+            ", ".join(f"{k} T={v}" for k, v in lengths.items()),
+        )
     problem = _boundary_problem(boundaries, labels)
     if problem:
-        raise FormatError(boundary_path, "a (T,) 0/1 array with 1 at frame 0 and at every "
-                          "action start", got=problem)
+        raise FormatError(boundary_path, "a (T,) 0/1 array with 1 at frame 0 and at every action start", got=problem)
     return Sample(
-        name=feature_path.stem, fps=fps, features=features.astype(np.float32),
+        name=feature_path.stem,
+        fps=fps,
+        features=features.astype(np.float32),
         frame_labels=np.where(labels == PAD_LABEL, IGNORE_INDEX, labels),
-        boundaries=boundaries.astype(np.uint8), meta={"split": split},
+        boundaries=boundaries.astype(np.uint8),
+        meta={"split": split},
     )
 
 
 def _read_labels(path: Path) -> np.ndarray:
     labels = np.load(path)
-    integral = labels.dtype.kind in "iu" or (
-        labels.dtype.kind == "f" and np.array_equal(labels, np.round(labels)))
+    integral = labels.dtype.kind in "iu" or (labels.dtype.kind == "f" and np.array_equal(labels, np.round(labels)))
     if labels.ndim != 1 or not integral:
-        raise FormatError(path, "a (T,) array of integer class ids",
-                          got=f"shape {labels.shape}, dtype {labels.dtype}")
+        raise FormatError(path, "a (T,) array of integer class ids", got=f"shape {labels.shape}, dtype {labels.dtype}")
     if labels.size and (labels.min() < 0 or labels.max() > PAD_LABEL):
-        raise FormatError(path, f"class ids in 0..{PAD_LABEL}",
-                          got=f"values {labels.min()}..{labels.max()}")
+        raise FormatError(path, f"class ids in 0..{PAD_LABEL}", got=f"values {labels.min()}..{labels.max()}")
     return labels.astype(np.int64)
 
 

@@ -35,6 +35,7 @@ SPLITS = ("train", "test")
 
 # --- write ----------------------------------------------------------------------------
 
+
 def write(samples, root, split_index: int = 1) -> None:
     """Write ``samples`` (features [T, D], frame_labels [T], shared class_names).
 
@@ -79,9 +80,7 @@ def _write_video(root: Path, sample: Sample, class_names) -> None:
     labels = np.asarray(sample.frame_labels)
     if labels.min() < 0 or labels.max() >= len(class_names):
         # IGNORE_INDEX has no name to write
-        raise ValueError(
-            f"mstcn: sample {sample.name!r} has labels outside 0..{len(class_names) - 1}"
-        )
+        raise ValueError(f"mstcn: sample {sample.name!r} has labels outside 0..{len(class_names) - 1}")
     features = np.asarray(sample.features, dtype=np.float32)  # [T, D]
     np.save(root / "features" / f"{sample.name}.npy", features.T)  # (D, T) on disk
     _write_lines(root / "groundTruth" / f"{sample.name}.txt", [class_names[i] for i in labels])
@@ -97,8 +96,10 @@ def _write_lines(path: Path, lines) -> None:
 
 # --- read -----------------------------------------------------------------------------
 
-def read(root, split_index: int = 1, fps: float = 15.0, sample_rate: int = 1,
-         allow_length_mismatch: bool = False) -> list[Sample]:
+
+def read(
+    root, split_index: int = 1, fps: float = 15.0, sample_rate: int = 1, allow_length_mismatch: bool = False
+) -> list[Sample]:
     """Samples of fold ``split_index``: the train bundle's videos, then the test bundle's.
 
     Each has name = vid, features [T, D] float32, frame_labels [T] int64 (ids of
@@ -112,11 +113,16 @@ def read(root, split_index: int = 1, fps: float = 15.0, sample_rate: int = 1,
     samples = []
     for split, vid in _read_bundles(root, split_index):
         features, labels = _read_video(root, vid, class_names, allow_length_mismatch)
-        samples.append(Sample(
-            name=vid, fps=fps / sample_rate, class_names=class_names,
-            features=features[::sample_rate], frame_labels=labels[::sample_rate],
-            meta={"split": split, "sample_rate": sample_rate, "full_length": len(labels)},
-        ))
+        samples.append(
+            Sample(
+                name=vid,
+                fps=fps / sample_rate,
+                class_names=class_names,
+                features=features[::sample_rate],
+                frame_labels=labels[::sample_rate],
+                meta={"split": split, "sample_rate": sample_rate, "full_length": len(labels)},
+            )
+        )
     return samples
 
 
@@ -141,15 +147,13 @@ def _read_bundles(root: Path, split_index: int) -> list[tuple[str, str]]:
     for split in SPLITS:
         path = _bundle_path(root, split, split_index)
         if not path.is_file():
-            raise FormatError(path, f"the {split} bundle of split {split_index}",
-                              got="no such file")
+            raise FormatError(path, f"the {split} bundle of split {split_index}", got="no such file")
         for number, line in _numbered_lines(path):
             if not line.endswith(".txt"):
                 raise FormatError(path, "'<vid>.txt'", number, repr(line))
             vid = line[: -len(".txt")]
             if vid in seen:
-                raise FormatError(path, f"each video once (already in {seen[vid]})", number,
-                                  repr(line))
+                raise FormatError(path, f"each video once (already in {seen[vid]})", number, repr(line))
             seen[vid] = path.name
             pairs.append((split, vid))
     return pairs
@@ -163,7 +167,8 @@ def _read_video(root: Path, vid: str, class_names, allow_length_mismatch: bool):
     if len(features) != len(labels):
         if not allow_length_mismatch:
             raise FormatError(
-                gt_path, f"{len(features)} lines, one per frame of features/{vid}.npy",
+                gt_path,
+                f"{len(features)} lines, one per frame of features/{vid}.npy",
                 got=f"{len(labels)} lines (allow_length_mismatch=True cuts both to the shorter)",
             )
         length = min(len(features), len(labels))

@@ -67,13 +67,17 @@ FIRST_BODY_ID = 72057594037931101
 COLOR_SIZE, DEPTH_SIZE = (1920, 1080), (512, 424)
 TRACKED = 2
 
-_BODY_LINE = ("a body line of 10 fields: bodyID clippedEdges handLeftConfidence handLeftState "
-              "handRightConfidence handRightState isRestricted leanX leanY trackingState")
-_JOINT_LINE = ("a joint line of 12 fields: x y z depthX depthY colorX colorY "
-               "orientW orientX orientY orientZ trackingState")
+_BODY_LINE = (
+    "a body line of 10 fields: bodyID clippedEdges handLeftConfidence handLeftState "
+    "handRightConfidence handRightState isRestricted leanX leanY trackingState"
+)
+_JOINT_LINE = (
+    "a joint line of 12 fields: x y z depthX depthY colorX colorY orientW orientX orientY orientZ trackingState"
+)
 
 
 # --- reading ---------------------------------------------------------------------------
+
 
 class _Lines:
     """The lines of one file handed out in order, so errors can name their number."""
@@ -118,13 +122,18 @@ def _read_body(lines: _Lines) -> dict:
     joints = []
     for _ in range(NUM_JOINTS):
         fields = lines.fields(12, _JOINT_LINE)
-        joints.append(lines.numbers(fields[:11], float, _JOINT_LINE)
-                      + lines.numbers(fields[11:], int, _JOINT_LINE))
+        joints.append(lines.numbers(fields[:11], float, _JOINT_LINE) + lines.numbers(fields[11:], int, _JOINT_LINE))
     joints = np.array(joints, dtype=np.float64)  # [25, 12]; ints and float32s both exact
     return {
-        "id": ints[0], "flags": ints[1:7], "tracking": ints[7], "lean": lean,
-        "xyz": joints[:, 0:3], "depth": joints[:, 3:5], "color": joints[:, 5:7],
-        "orientation": joints[:, 7:11], "joint_tracking": joints[:, 11],
+        "id": ints[0],
+        "flags": ints[1:7],
+        "tracking": ints[7],
+        "lean": lean,
+        "xyz": joints[:, 0:3],
+        "depth": joints[:, 3:5],
+        "color": joints[:, 5:7],
+        "orientation": joints[:, 7:11],
+        "joint_tracking": joints[:, 11],
     }
 
 
@@ -138,8 +147,9 @@ def _read_frames(lines: _Lines) -> list[list[dict]]:
         frames.append([_read_body(lines) for _ in range(bodies)])
     extra = lines.leftover()
     if extra is not None:
-        raise FormatError(lines.path, f"the end of the file after the {count} frames line 1 announces",
-                          line=extra, got="more lines")
+        raise FormatError(
+            lines.path, f"the end of the file after the {count} frames line 1 announces", line=extra, got="more lines"
+        )
     return frames
 
 
@@ -182,7 +192,11 @@ def read_file(path) -> Sample:
         "joint_tracking": _stack(frames, "joint_tracking", (NUM_JOINTS,), np.int64),
     }
     return Sample(
-        name=path.stem, fps=FPS, label=ids["action"] - 1, subject=ids["performer"], view=ids["camera"],
+        name=path.stem,
+        fps=FPS,
+        label=ids["action"] - 1,
+        subject=ids["performer"],
+        view=ids["camera"],
         skeleton3d=_stack(frames, "xyz", (NUM_JOINTS, 3), np.float32),
         skeleton2d=_stack(frames, "color", (NUM_JOINTS, 2), np.float32),
         meta=meta,
@@ -211,6 +225,7 @@ def read(root, exclude=()) -> list[Sample]:
 
 
 # --- writing ---------------------------------------------------------------------------
+
 
 def _number(value: int | None, what: str, sample: Sample) -> int:
     if value is None or not 1 <= int(value) <= 999:
@@ -259,8 +274,7 @@ def _fields(sample: Sample) -> dict:
     if xyz.ndim != 4 or xyz.shape[2:] != (NUM_JOINTS, 3):
         raise ValueError(f"sample {sample.name!r}: NTU needs skeleton3d [T, M, 25, 3], got {xyz.shape}")
     T, M = xyz.shape[:2]
-    color = (np.zeros((T, M, NUM_JOINTS, 2), np.float32) if sample.skeleton2d is None
-             else np.asarray(sample.skeleton2d))
+    color = np.zeros((T, M, NUM_JOINTS, 2), np.float32) if sample.skeleton2d is None else np.asarray(sample.skeleton2d)
     if color.shape != (T, M, NUM_JOINTS, 2):
         raise ValueError(f"sample {sample.name!r}: skeleton2d {color.shape} does not match skeleton3d {xyz.shape}")
     scale = np.array(DEPTH_SIZE, np.float32) / np.array(COLOR_SIZE, np.float32)
@@ -271,12 +285,15 @@ def _fields(sample: Sample) -> dict:
         "lean": _meta(sample, "lean", (T, M, 2), np.float32(0)),
         "body_tracking": _meta(sample, "body_tracking", (T, M), TRACKED),
         # [T, M, 25, 11]: the float columns of a joint line, in file order
-        "joints": np.concatenate([
-            xyz.astype(np.float32),
-            _meta(sample, "depth2d", (T, M, NUM_JOINTS, 2), color.astype(np.float32) * scale),
-            color.astype(np.float32),
-            _meta(sample, "orientation", (T, M, NUM_JOINTS, 4), np.float32(0)),
-        ], axis=-1).astype(np.float32),
+        "joints": np.concatenate(
+            [
+                xyz.astype(np.float32),
+                _meta(sample, "depth2d", (T, M, NUM_JOINTS, 2), color.astype(np.float32) * scale),
+                color.astype(np.float32),
+                _meta(sample, "orientation", (T, M, NUM_JOINTS, 4), np.float32(0)),
+            ],
+            axis=-1,
+        ).astype(np.float32),
         "joint_tracking": _meta(sample, "joint_tracking", (T, M, NUM_JOINTS), TRACKED),
     }
 
@@ -290,11 +307,9 @@ def _text(f: dict) -> str:
         out.append(str(int(count)))
         for m in range(int(count)):
             flags = " ".join(str(int(v)) for v in f["flags"][t, m])
-            out.append(f"{int(f['ids'][t, m])} {flags} {lean[t, m, 0]} {lean[t, m, 1]} "
-                       f"{int(f['body_tracking'][t, m])}")
+            out.append(f"{int(f['ids'][t, m])} {flags} {lean[t, m, 0]} {lean[t, m, 1]} {int(f['body_tracking'][t, m])}")
             out.append(str(NUM_JOINTS))
-            out.extend(" ".join(joints[t, m, j]) + f" {int(f['joint_tracking'][t, m, j])}"
-                       for j in range(NUM_JOINTS))
+            out.extend(" ".join(joints[t, m, j]) + f" {int(f['joint_tracking'][t, m, j])}" for j in range(NUM_JOINTS))
     return "\n".join(out) + "\n"
 
 
@@ -310,7 +325,9 @@ def write(samples, root) -> None:
     for sample in samples:
         stem = file_stem(sample)
         if stem in seen:
-            raise ValueError(f"samples {seen[stem]!r} and {sample.name!r} both map to {stem}.skeleton; "
-                             "give them different meta['replication']")
+            raise ValueError(
+                f"samples {seen[stem]!r} and {sample.name!r} both map to {stem}.skeleton; "
+                "give them different meta['replication']"
+            )
         seen[stem] = sample.name
         (root / f"{stem}.skeleton").write_text(_text(_fields(sample)))

@@ -67,8 +67,19 @@ from ..skeleton import COCO_JOINTS, NTU_TO_COCO, NUM_NTU_JOINTS
 from ._errors import FormatError
 
 ATR_DEVICES = ("atr01", "atr02", "atr03", "atr04")
-ATR_HEADER = ("unixtime", "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z",
-              "quat_w", "quat_x", "quat_y", "quat_z")
+ATR_HEADER = (
+    "unixtime",
+    "acc_x",
+    "acc_y",
+    "acc_z",
+    "gyro_x",
+    "gyro_y",
+    "gyro_z",
+    "quat_w",
+    "quat_x",
+    "quat_y",
+    "quat_z",
+)
 # event name -> (system folder, header written); reading checks only unixtime,datetime
 EVENT_FILES = {
     "scanner": ("ht", ("unixtime", "datetime", "order_sheet", "box", "item")),
@@ -99,15 +110,17 @@ def _paths(user_dir: Path, session: str, model: str) -> dict:
 
 # --- reading ---------------------------------------------------------------------------
 
+
 def _csv_rows(path: Path, header: tuple, exact: bool = True) -> list[tuple[int, list[str]]]:
     """(line number, fields) of each data row, after checking the header on line 1
     (all of it, or only its first columns when ``exact`` is false)."""
     with open(path, newline="", encoding="utf-8-sig") as file:  # tolerate a byte-order mark
         reader = csv.reader(file)
         first = next(reader, [])
-        if (first if exact else first[:len(header)]) != list(header):
-            raise FormatError(path, f"the header {','.join(header)}" + ("" if exact else ",..."),
-                              line=1, got=repr(",".join(first)))
+        if (first if exact else first[: len(header)]) != list(header):
+            raise FormatError(
+                path, f"the header {','.join(header)}" + ("" if exact else ",..."), line=1, got=repr(",".join(first))
+            )
         return [(reader.line_num, row) for row in reader if row]
 
 
@@ -205,7 +218,7 @@ def _read_operations(path: Path, clock: np.ndarray) -> np.ndarray:
         start, end = _iso_ms(path, line, row[6]), _iso_ms(path, line, row[7])
         if end < start:
             raise FormatError(path, "end not before start", line=line, got=f"{row[6]} .. {row[7]}")
-        labels[np.searchsorted(clock, start):np.searchsorted(clock, end)] = operation  # [start, end)
+        labels[np.searchsorted(clock, start) : np.searchsorted(clock, end)] = operation  # [start, end)
     return labels
 
 
@@ -219,10 +232,20 @@ def _read_session(user_dir: Path, session: str, model: str) -> Sample:
     clock, atr01 = _read_atr(paths["atr"][0])
     sensors = np.stack([atr01] + [_previous(*_read_atr(p), clock) for p in paths["atr"][1:]], axis=1)
     fields = dict(
-        name=session, fps=FPS, class_names=CLASS_NAMES, subject=_user_number(user_dir.name),
-        timestamps_ms=clock, imu=sensors[..., :6], imu_names=ATR_DEVICES,  # [T, 4, 6]
-        meta={"user": user_dir.name, "session": session, "label_kind": "openpack_id",
-              "keypoint_model": model, "quaternions": sensors[..., 6:]},  # [T, 4, 4]
+        name=session,
+        fps=FPS,
+        class_names=CLASS_NAMES,
+        subject=_user_number(user_dir.name),
+        timestamps_ms=clock,
+        imu=sensors[..., :6],
+        imu_names=ATR_DEVICES,  # [T, 4, 6]
+        meta={
+            "user": user_dir.name,
+            "session": session,
+            "label_kind": "openpack_id",
+            "keypoint_model": model,
+            "quaternions": sensors[..., 6:],
+        },  # [T, 4, 4]
         events={name: _read_events(path, clock) for name, path in paths["events"].items() if path.is_file()},
     )
     if paths["keypoints"].is_file():
@@ -261,6 +284,7 @@ def read(root, users=None, sessions=None, model=DEFAULT_MODEL) -> list[Sample]:
 
 # --- writing ---------------------------------------------------------------------------
 
+
 def _digits(values: np.ndarray) -> np.ndarray:
     """Nine significant digits: enough for any float32 to come back exactly."""
     return np.vectorize("{:.9g}".format, otypes=[str])(np.asarray(values, np.float32).astype(np.float64))
@@ -290,8 +314,9 @@ def _write_csv(path: Path, header: tuple, rows) -> None:
 def _write_atr(paths: list[Path], clock: np.ndarray, sample: Sample) -> None:
     imu = None if sample.imu is None else np.asarray(sample.imu)
     if imu is None or imu.shape[1:] != (len(ATR_DEVICES), 6):
-        raise ValueError(f"sample {sample.name!r}: OpenPack needs imu [T, 4, 6], got "
-                         f"{None if imu is None else imu.shape}")
+        raise ValueError(
+            f"sample {sample.name!r}: OpenPack needs imu [T, 4, 6], got {None if imu is None else imu.shape}"
+        )
     identity = np.broadcast_to(np.array([1, 0, 0, 0], np.float32), (len(clock), len(ATR_DEVICES), 4))
     quaternions = np.asarray(sample.meta.get("quaternions", identity))
     if quaternions.shape != identity.shape:
@@ -306,8 +331,7 @@ def _coco_joints(sample: Sample) -> np.ndarray:
     joints = np.asarray(sample.skeleton2d)
     if joints.ndim != 4 or joints.shape[-1] != 2 or joints.shape[1] < 1:
         raise ValueError(f"sample {sample.name!r}: OpenPack needs skeleton2d [T, M, J, 2], got {joints.shape}")
-    scores = (np.ones(joints.shape[:3], np.float32) if sample.joint_scores is None
-              else np.asarray(sample.joint_scores))
+    scores = np.ones(joints.shape[:3], np.float32) if sample.joint_scores is None else np.asarray(sample.joint_scores)
     points = np.concatenate([joints[:, 0], scores[:, 0, :, None]], axis=-1)  # [T, J, 3]
     if points.shape[1] == NUM_NTU_JOINTS:
         points = points[:, NTU_TO_COCO]
@@ -319,8 +343,7 @@ def _coco_joints(sample: Sample) -> np.ndarray:
 def _write_keypoints(path: Path, clock: np.ndarray, sample: Sample, step: int) -> None:
     points = _digits(_coco_joints(sample)).astype(float)  # [T, 17, 3] float32 values as float64
     # nested 17 x [x, y, score], the shape the OpenPack toolkit's loader transposes
-    annotations = [{"image_id": int(clock[t]), "keypoints": points[t].tolist()}
-                   for t in range(0, len(clock), step)]
+    annotations = [{"image_id": int(clock[t]), "keypoints": points[t].tolist()} for t in range(0, len(clock), step)]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"annotations": annotations}), encoding="utf-8")
 
@@ -342,8 +365,10 @@ def _operation_rows(clock: np.ndarray, sample: Sample, user: str) -> list[list[s
     ids = np.where(np.asarray(sample.frame_labels) == IGNORE_INDEX, OPENPACK_NULL_ID, sample.frame_labels)
     unknown = np.setdiff1d(ids, OPERATION_IDS)
     if unknown.size:
-        raise ValueError(f"sample {sample.name!r}: frame_labels hold {unknown[:5].tolist()}, not OpenPack "
-                         f"operation ids {list(OPERATION_IDS)}; map class indices to ids first")
+        raise ValueError(
+            f"sample {sample.name!r}: frame_labels hold {unknown[:5].tolist()}, not OpenPack "
+            f"operation ids {list(OPERATION_IDS)}; map class indices to ids first"
+        )
     cuts = np.flatnonzero(np.diff(ids)) + 1
     rows, box, previous = [], 1, None
     for first, stop in zip(np.r_[0, cuts], np.r_[cuts, len(ids)]):
@@ -356,8 +381,19 @@ def _operation_rows(clock: np.ndarray, sample: Sample, user: str) -> list[list[s
         # end is exclusive: the next frame's time, or one ms past the last frame
         start, end = clock[first], clock[stop] if stop < len(clock) else clock[-1] + 1
         key = uuid.uuid5(uuid.NAMESPACE_URL, f"openpack/{user}/{sample.name}/{start}")
-        rows.append([str(key), user, sample.name, str(box), str(operation), OPENPACK_OPERATIONS[operation],
-                     _iso(start), _iso(end), ""])
+        rows.append(
+            [
+                str(key),
+                user,
+                sample.name,
+                str(box),
+                str(operation),
+                OPENPACK_OPERATIONS[operation],
+                _iso(start),
+                _iso(end),
+                "",
+            ]
+        )
     return rows
 
 

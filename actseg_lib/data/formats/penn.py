@@ -49,6 +49,7 @@ SPLITS = {1: "train", -1: "test"}
 
 # --- reading ---------------------------------------------------------------------------
 
+
 def _load(path: Path) -> dict:
     try:
         mat = scipy.io.loadmat(path)
@@ -96,7 +97,8 @@ def _read_file(path: Path) -> tuple[Sample, str]:
         raise FormatError(path, "bbox of shape (nframes, 4)", got=str(bbox.shape))
     dimensions = tuple(_integers(path, mat, "dimensions", 3))  # H, W, T
     sample = Sample(
-        name=path.stem, fps=FPS,
+        name=path.stem,
+        fps=FPS,
         skeleton2d=np.stack([x, y], axis=-1)[:, None].astype(np.float32),  # [T, 1, 13, 2]
         joint_scores=visibility[:, None].astype(np.float32),  # [T, 1, 13]
         meta={
@@ -131,13 +133,13 @@ def read(root, class_names=None) -> list[Sample]:
 
 # --- writing ---------------------------------------------------------------------------
 
+
 def _penn_joints(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
     """([T, 13, 2] joints, [T, 13] scores) of the first body, NTU joints mapped to Penn."""
     joints = np.asarray(sample.skeleton2d)
     if joints.ndim != 4 or joints.shape[-1] != 2 or joints.shape[1] < 1:
         raise ValueError(f"sample {sample.name!r}: Penn needs skeleton2d [T, M, J, 2], got {joints.shape}")
-    scores = (np.ones(joints.shape[:3], np.float32) if sample.joint_scores is None
-              else np.asarray(sample.joint_scores))
+    scores = np.ones(joints.shape[:3], np.float32) if sample.joint_scores is None else np.asarray(sample.joint_scores)
     joints, scores = joints[:, 0], scores[:, 0]
     if joints.shape[1] == NUM_NTU_JOINTS:
         joints, scores = joints[:, NTU_TO_PENN], scores[:, NTU_TO_PENN]
@@ -150,12 +152,15 @@ def _contents(sample: Sample) -> dict:
     joints, scores = _penn_joints(sample)
     T = len(joints)
     if sample.label is None or not 0 <= sample.label < len(sample.class_names):
-        raise ValueError(f"sample {sample.name!r}: Penn stores the action name, so it needs a label "
-                         f"indexing class_names (label {sample.label!r}, {len(sample.class_names)} names)")
+        raise ValueError(
+            f"sample {sample.name!r}: Penn stores the action name, so it needs a label "
+            f"indexing class_names (label {sample.label!r}, {len(sample.class_names)} names)"
+        )
     x, y = joints[..., 0].astype(np.float64), joints[..., 1].astype(np.float64)
     box = np.stack([x.min(1), y.min(1), x.max(1), y.max(1)], axis=1)  # [T, 4]
-    height, width = sample.meta.get("dimensions", (int(np.ceil(y.max(initial=0))) + 1,
-                                                   int(np.ceil(x.max(initial=0))) + 1))[:2]
+    height, width = sample.meta.get(
+        "dimensions", (int(np.ceil(y.max(initial=0))) + 1, int(np.ceil(x.max(initial=0))) + 1)
+    )[:2]
     binary = np.isin(scores, (0, 1)).all()
     split = sample.meta.get("split", "train")
     if split not in SPLITS.values():
@@ -164,7 +169,8 @@ def _contents(sample: Sample) -> dict:
         "action": sample.class_names[sample.label],
         "pose": sample.meta.get("pose", "unknown"),
         "nframes": np.array([[T]], np.float64),
-        "x": x, "y": y,
+        "x": x,
+        "y": y,
         "visibility": scores.astype(bool) if binary else scores.astype(np.float64),
         "bbox": np.asarray(sample.meta.get("bbox", box), np.float64).reshape(-1, 4),
         "dimensions": np.array([[height, width, T]], np.float64),
@@ -174,8 +180,7 @@ def _contents(sample: Sample) -> dict:
 
 def _file_names(samples) -> list[str]:
     """Numeric sample names kept (zero-padded to 4), others numbered by position."""
-    names = [f"{int(s.name):04d}" if re.fullmatch(r"\d+", s.name) else f"{i + 1:04d}"
-             for i, s in enumerate(samples)]
+    names = [f"{int(s.name):04d}" if re.fullmatch(r"\d+", s.name) else f"{i + 1:04d}" for i, s in enumerate(samples)]
     if len(set(names)) != len(names):
         raise ValueError(f"Penn file names collide: {names}; give the samples distinct numeric names")
     return names

@@ -35,6 +35,7 @@ BACKGROUND = 0
 
 # --- write ----------------------------------------------------------------------------
 
+
 def write(samples, root) -> None:
     """Write each sample's skeleton3d [T, M<=2, 25, 3] and frame_labels [T] (0 = background).
 
@@ -47,8 +48,7 @@ def write(samples, root) -> None:
         (root / sub).mkdir(parents=True, exist_ok=True)
     for sample in samples:
         if sample.fps != FPS:
-            raise ValueError(
-                f"pku: sample {sample.name!r} runs at {sample.fps} fps; PKU-MMD is {FPS}")
+            raise ValueError(f"pku: sample {sample.name!r} runs at {sample.fps} fps; PKU-MMD is {FPS}")
         np.savetxt(root / "Skeleton" / f"{sample.name}.txt", _skeleton_rows(sample), fmt="%.9g")
         _write_label_rows(root / "Label" / f"{sample.name}.txt", sample)
 
@@ -61,8 +61,7 @@ def _skeleton_rows(sample: Sample) -> np.ndarray:
         raise ValueError(f"pku: sample {sample.name!r} needs skeleton3d [T, M, 25, 3], got {shape}")
     frames, bodies = skeleton.shape[:2]
     if bodies > BODIES:
-        raise ValueError(
-            f"pku: sample {sample.name!r} has {bodies} bodies; the format holds {BODIES}")
+        raise ValueError(f"pku: sample {sample.name!r} has {bodies} bodies; the format holds {BODIES}")
     padded = np.zeros((frames, BODIES, JOINTS, 3), dtype=np.float32)
     padded[:, :bodies] = skeleton
     return padded.reshape(frames, ROW_WIDTH)
@@ -75,11 +74,9 @@ def _write_label_rows(path: Path, sample: Sample) -> None:
     confidences = sample.meta.get("confidences", [1.0] * len(runs))
     if len(confidences) != len(runs):
         raise ValueError(
-            f"pku: sample {sample.name!r} has {len(runs)} action runs but "
-            f"{len(confidences)} meta['confidences']"
+            f"pku: sample {sample.name!r} has {len(runs)} action runs but {len(confidences)} meta['confidences']"
         )
-    lines = [f"{label},{start},{end},{float(conf):.17g}\n"
-             for (label, start, end), conf in zip(runs, confidences)]
+    lines = [f"{label},{start},{end},{float(conf):.17g}\n" for (label, start, end), conf in zip(runs, confidences)]
     path.write_text("".join(lines), encoding="utf-8")
 
 
@@ -89,11 +86,11 @@ def _action_runs(labels: np.ndarray, name: str) -> list[tuple[int, int, int]]:
         raise ValueError(f"pku: sample {name!r} has negative labels (IGNORE_INDEX has no PKU code)")
     starts = np.flatnonzero(np.diff(labels, prepend=-1))  # first frame of every run
     ends = np.append(starts[1:], len(labels)) - 1
-    return [(int(labels[s]), int(s), int(e))
-            for s, e in zip(starts, ends) if labels[s] != BACKGROUND]
+    return [(int(labels[s]), int(s), int(e)) for s, e in zip(starts, ends) if labels[s] != BACKGROUND]
 
 
 # --- read -----------------------------------------------------------------------------
+
 
 def read(root, class_names=()) -> list[Sample]:
     """One Sample per ``Skeleton/<seq>.txt`` (sorted by name), with its ``Label/<seq>.txt``.
@@ -110,10 +107,16 @@ def read(root, class_names=()) -> list[Sample]:
     for skeleton_path in skeleton_paths:
         skeleton = _read_skeleton(skeleton_path)
         labels, confidences = _read_labels(root / "Label" / skeleton_path.name, len(skeleton))
-        samples.append(Sample(
-            name=skeleton_path.stem, fps=FPS, class_names=tuple(class_names),
-            skeleton3d=skeleton, frame_labels=labels, meta={"confidences": confidences},
-        ))
+        samples.append(
+            Sample(
+                name=skeleton_path.stem,
+                fps=FPS,
+                class_names=tuple(class_names),
+                skeleton3d=skeleton,
+                frame_labels=labels,
+                meta={"confidences": confidences},
+            )
+        )
     return samples
 
 
@@ -136,8 +139,7 @@ def _read_skeleton(path: Path) -> np.ndarray:
 def _read_labels(path: Path, num_frames: int) -> tuple[np.ndarray, list[float]]:
     """frame_labels [T] int64 and the confidences of the rows in time order."""
     if not path.is_file():
-        raise FormatError(path, "the label file of the skeleton with the same name",
-                          got="no such file")
+        raise FormatError(path, "the label file of the skeleton with the same name", got="no such file")
     rows = sorted(_label_rows(path, num_frames), key=lambda row: row[2])
     labels = np.full(num_frames, BACKGROUND, dtype=np.int64)
     previous_end = -1
@@ -145,15 +147,14 @@ def _read_labels(path: Path, num_frames: int) -> tuple[np.ndarray, list[float]]:
         if start <= previous_end:
             expected = f"instances that do not overlap (the one before ends at {previous_end})"
             raise FormatError(path, expected, number, f"start {start}")
-        labels[start:end + 1] = action
+        labels[start : end + 1] = action
         previous_end = end
     return labels, [row[4] for row in rows]
 
 
 def _label_rows(path: Path, num_frames: int):
     """(line number, action, start, end, confidence) of each non-blank line, validated."""
-    expected = ("'action_id,start,end,confidence' with 1 <= action_id, "
-                f"0 <= start <= end < {num_frames}")
+    expected = f"'action_id,start,end,confidence' with 1 <= action_id, 0 <= start <= end < {num_frames}"
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue

@@ -42,6 +42,7 @@ COMMENT_PREFIXES = ("#", "%")
 
 # --- write ----------------------------------------------------------------------------
 
+
 def write(samples, root, name: str = "SynthAct", split: str = "TRAIN") -> None:
     """Write ``samples`` as the cases of ``<root>/<name>_<split>.ts``.
 
@@ -102,8 +103,12 @@ def _header(name: str, series, class_names) -> list[str]:
     lengths = {len(s) for s in series}
     channels = series[0].shape[1]
     missing = any(np.isnan(s).any() for s in series)
-    lines = [f"@problemName {name}", "@timeStamps false", f"@missing {_bool(missing)}",
-             f"@univariate {_bool(channels == 1)}"]
+    lines = [
+        f"@problemName {name}",
+        "@timeStamps false",
+        f"@missing {_bool(missing)}",
+        f"@univariate {_bool(channels == 1)}",
+    ]
     if channels > 1:
         lines.append(f"@dimensions {channels}")
     lines.append(f"@equalLength {_bool(len(lengths) == 1)}")
@@ -129,6 +134,7 @@ def _number(value: float) -> str:
 
 # --- read -----------------------------------------------------------------------------
 
+
 def read(root, name: str = "SynthAct", split: str = "TRAIN", fps: float = 30.0) -> list[Sample]:
     """Cases of ``<root>/<name>_<split>.ts``, or of ``root`` itself when it is a file.
 
@@ -147,8 +153,7 @@ def read(root, name: str = "SynthAct", split: str = "TRAIN", fps: float = 30.0) 
     _check_lengths(path, header, cases)
     class_names = tuple(header.get("classlabel") or ())
     return [
-        Sample(name=f"{path.stem}_{index}", fps=fps, class_names=class_names,
-               features=values, label=label, meta=meta)
+        Sample(name=f"{path.stem}_{index}", fps=fps, class_names=class_names, features=values, label=label, meta=meta)
         for index, (_, values, label, meta) in enumerate(cases)
     ]
 
@@ -167,8 +172,7 @@ def _read_header(path: Path, lines) -> tuple[dict, int]:
     header = {}
     for number, text in _content(lines):
         if not text.startswith("@"):
-            raise FormatError(path, "@tag lines, then '@data' before the cases", number,
-                              repr(text[:80]))
+            raise FormatError(path, "@tag lines, then '@data' before the cases", number, repr(text[:80]))
         tag, *words = text[1:].split() or [""]
         tag = TAG_ALIASES.get(tag.lower(), tag.lower())
         if tag == "data":
@@ -227,8 +231,7 @@ def _read_cases(path: Path, lines, data_start: int, header: dict) -> list:
         if len(values) != channels:
             raise FormatError(path, f"{channels} channels", number, f"{len(values)}")
         features = _parse_channels(path, number, values, header.get("missing", True))
-        label, meta = (_parse_label(path, number, fields[-1].strip(), header, class_ids)
-                       if has_label else (None, {}))
+        label, meta = _parse_label(path, number, fields[-1].strip(), header, class_ids) if has_label else (None, {})
         cases.append((number, features, label, meta))
     return cases
 
@@ -237,8 +240,9 @@ def _parse_channels(path: Path, number: int, channels, missing_allowed: bool) ->
     """[T, C] float32 from C comma-separated channels of equal length."""
     columns = [channel.split(",") for channel in channels]
     if len({len(column) for column in columns}) != 1:
-        raise FormatError(path, "channels of one length within a case", number,
-                          f"lengths {[len(column) for column in columns]}")
+        raise FormatError(
+            path, "channels of one length within a case", number, f"lengths {[len(column) for column in columns]}"
+        )
     text = [[value.strip() for value in column] for column in columns]
     if any("?" in column for column in text):
         if not missing_allowed:
@@ -259,8 +263,7 @@ def _parse_label(path: Path, number: int, text: str, header: dict, class_ids: di
         except ValueError:
             raise FormatError(path, "a numeric target value last", number, repr(text)) from None
     if text not in class_ids:
-        raise FormatError(path, f"a label from @classLabel ({' '.join(class_ids)})", number,
-                          repr(text))
+        raise FormatError(path, f"a label from @classLabel ({' '.join(class_ids)})", number, repr(text))
     return class_ids[text], {}
 
 
@@ -271,5 +274,4 @@ def _check_lengths(path: Path, header: dict, cases) -> None:
     length = header.get("serieslength", len(cases[0][1]))
     for number, features, _, _ in cases:
         if len(features) != length:
-            raise FormatError(path, f"series of length {length} (@equalLength true)", number,
-                              f"length {len(features)}")
+            raise FormatError(path, f"series of length {length} (@equalLength true)", number, f"length {len(features)}")

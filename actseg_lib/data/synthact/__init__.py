@@ -23,7 +23,19 @@ from .generate import (
 from .views import VIEWS, joint_heatmaps
 
 __all__ = [
-    "CONFUSABLE_PAIRS", "KINDS", "PACKAGING", "PACKAGING_CLASSES", "PACKAGING_IDS", "PRESETS",
-    "RECOGNITION_FULL", "RECOGNITION_REDUCED", "SynthActConfig", "VIEWS", "joint_heatmaps",
-    "load", "make_clips", "make_workflow", "split",
+    "CONFUSABLE_PAIRS",
+    "KINDS",
+    "PACKAGING",
+    "PACKAGING_CLASSES",
+    "PACKAGING_IDS",
+    "PRESETS",
+    "RECOGNITION_FULL",
+    "RECOGNITION_REDUCED",
+    "SynthActConfig",
+    "VIEWS",
+    "joint_heatmaps",
+    "load",
+    "make_clips",
+    "make_workflow",
+    "split",
 ]

@@ -56,88 +56,206 @@ def reverse(action: Action, name: str, description: str = "") -> Action:
     osc = tuple((c, a, n, 1.0 - e, 1.0 - s) for c, a, n, s, e in action.oscillate)
     events = tuple((ev, tuple(sorted(1.0 - u for u in us))) for ev, us in action.events)
     lo, hi = action.obj_window
-    return Action(name, keys, action.duration, osc, action.obj, (1.0 - hi, 1.0 - lo), events,
-                  action.hand, description)
+    return Action(name, keys, action.duration, osc, action.obj, (1.0 - hi, 1.0 - lo), events, action.hand, description)
 
 
 # --- building blocks -----------------------------------------------------------------
+
 
 def _arm(side: str, flex: float, abd: float = 0.0, elbow: float = 0.0) -> dict:
     return {f"{side}_sh_flex": flex, f"{side}_sh_abd": abd, f"{side}_elbow": elbow}
 
 
 HAND_TO_HEAD = _arm("r", 45, 20, 140)
-SIT = {"spine_bend": 12, "l_hip_flex": 85, "r_hip_flex": 85, "l_knee": 85, "r_knee": 85,
-       "root_y": -0.40, "root_z": -0.12, **_arm("l", 20, 5, 30), **_arm("r", 20, 5, 30)}
-HALF_SIT = {"spine_bend": 30, "l_hip_flex": 50, "r_hip_flex": 50, "l_knee": 60, "r_knee": 60,
-            "root_y": -0.20, "root_z": -0.04, **_arm("l", 45, 5, 20), **_arm("r", 45, 5, 20)}
+SIT = {
+    "spine_bend": 12,
+    "l_hip_flex": 85,
+    "r_hip_flex": 85,
+    "l_knee": 85,
+    "r_knee": 85,
+    "root_y": -0.40,
+    "root_z": -0.12,
+    **_arm("l", 20, 5, 30),
+    **_arm("r", 20, 5, 30),
+}
+HALF_SIT = {
+    "spine_bend": 30,
+    "l_hip_flex": 50,
+    "r_hip_flex": 50,
+    "l_knee": 60,
+    "r_knee": 60,
+    "root_y": -0.20,
+    "root_z": -0.04,
+    **_arm("l", 45, 5, 20),
+    **_arm("r", 45, 5, 20),
+}
 HANDS_FRONT = {**_arm("l", 40, 8, 80), **_arm("r", 40, 8, 80), "neck_pitch": 20}
 
-_SIT_DOWN = Action("sit down", ((0.0, {}), (0.45, HALF_SIT), (1.0, SIT)), (1.8, 3.0), hand="fixed",
-                   description="lowers onto a seat; ends seated")
+_SIT_DOWN = Action(
+    "sit down",
+    ((0.0, {}), (0.45, HALF_SIT), (1.0, SIT)),
+    (1.8, 3.0),
+    hand="fixed",
+    description="lowers onto a seat; ends seated",
+)
 
 # The first twelve are the reduced vocabulary; the confusable pairs live there.
 _CORE = [
-    Action("drink water", ((0.3, HAND_TO_HEAD), (0.7, HAND_TO_HEAD)), (2.0, 3.2), obj="cup",
-           obj_window=(0.0, 1.0), description="cup to the mouth; same motion as 'answer phone'"),
-    Action("answer phone", ((0.3, HAND_TO_HEAD), (0.7, HAND_TO_HEAD)), (2.0, 3.2), obj="phone",
-           obj_window=(0.0, 1.0), description="phone to the head; same motion as 'drink water'"),
+    Action(
+        "drink water",
+        ((0.3, HAND_TO_HEAD), (0.7, HAND_TO_HEAD)),
+        (2.0, 3.2),
+        obj="cup",
+        obj_window=(0.0, 1.0),
+        description="cup to the mouth; same motion as 'answer phone'",
+    ),
+    Action(
+        "answer phone",
+        ((0.3, HAND_TO_HEAD), (0.7, HAND_TO_HEAD)),
+        (2.0, 3.2),
+        obj="phone",
+        obj_window=(0.0, 1.0),
+        description="phone to the head; same motion as 'drink water'",
+    ),
     _SIT_DOWN,
     reverse(_SIT_DOWN, "stand up", "rises from a seat; 'sit down' played backwards"),
-    Action("wave hand", ((0.2, _arm("r", 150, 25, 40)), (0.8, _arm("r", 150, 25, 40))), (2.0, 3.0),
-           oscillate=(("r_sh_abd", 18, 3, 0.2, 0.8),), description="right arm up, swinging"),
-    Action("point forward", ((0.3, _arm("r", 88, 0, 0)), (0.75, _arm("r", 88, 0, 0))), (1.6, 2.6),
-           description="right arm straight forward, still; differs from 'wave' in one arm"),
-    Action("clap", ((0.2, {**_arm("l", 70, 30, 50), **_arm("r", 70, 30, 50)}),
-                    (0.8, {**_arm("l", 70, 30, 50), **_arm("r", 70, 30, 50)})), (1.8, 2.8),
-           oscillate=(("l_sh_abd", 22, 4, 0.2, 0.8), ("r_sh_abd", 22, 4, 0.2, 0.8)), hand="fixed"),
-    Action("jump", ((0.25, {"l_knee": 60, "r_knee": 60, "l_hip_flex": 45, "r_hip_flex": 45, "root_y": -0.15,
-                            **_arm("l", -20, 10), **_arm("r", -20, 10)}),
-                    (0.5, {"root_y": 0.28, **_arm("l", 60, 10), **_arm("r", 60, 10)}),
-                    (0.72, {"l_knee": 40, "r_knee": 40, "l_hip_flex": 30, "r_hip_flex": 30, "root_y": -0.08})),
-           (1.2, 2.0), hand="fixed", description="whole body"),
-    Action("pick up", ((0.5, {"spine_bend": 70, "l_knee": 45, "r_knee": 45, "l_hip_flex": 25,
-                              "r_hip_flex": 25, "root_y": -0.12, **_arm("r", 45, 5, 10)}),), (2.0, 3.0),
-           description="bends down and back up"),
-    Action("kick", ((0.3, {"r_hip_flex": -15, "r_knee": 70}), (0.5, {"r_hip_flex": 75, "r_knee": 5}),
-                    (0.7, {"r_hip_flex": 10, "r_knee": 30})), (1.2, 2.0)),
-    Action("throw", ((0.35, {**_arm("r", 165, 10, 110), "spine_twist": -20}),
-                     (0.6, {**_arm("r", 70, 5, 0), "spine_twist": 15, "spine_bend": 15})), (1.2, 2.0)),
+    Action(
+        "wave hand",
+        ((0.2, _arm("r", 150, 25, 40)), (0.8, _arm("r", 150, 25, 40))),
+        (2.0, 3.0),
+        oscillate=(("r_sh_abd", 18, 3, 0.2, 0.8),),
+        description="right arm up, swinging",
+    ),
+    Action(
+        "point forward",
+        ((0.3, _arm("r", 88, 0, 0)), (0.75, _arm("r", 88, 0, 0))),
+        (1.6, 2.6),
+        description="right arm straight forward, still; differs from 'wave' in one arm",
+    ),
+    Action(
+        "clap",
+        (
+            (0.2, {**_arm("l", 70, 30, 50), **_arm("r", 70, 30, 50)}),
+            (0.8, {**_arm("l", 70, 30, 50), **_arm("r", 70, 30, 50)}),
+        ),
+        (1.8, 2.8),
+        oscillate=(("l_sh_abd", 22, 4, 0.2, 0.8), ("r_sh_abd", 22, 4, 0.2, 0.8)),
+        hand="fixed",
+    ),
+    Action(
+        "jump",
+        (
+            (
+                0.25,
+                {
+                    "l_knee": 60,
+                    "r_knee": 60,
+                    "l_hip_flex": 45,
+                    "r_hip_flex": 45,
+                    "root_y": -0.15,
+                    **_arm("l", -20, 10),
+                    **_arm("r", -20, 10),
+                },
+            ),
+            (0.5, {"root_y": 0.28, **_arm("l", 60, 10), **_arm("r", 60, 10)}),
+            (0.72, {"l_knee": 40, "r_knee": 40, "l_hip_flex": 30, "r_hip_flex": 30, "root_y": -0.08}),
+        ),
+        (1.2, 2.0),
+        hand="fixed",
+        description="whole body",
+    ),
+    Action(
+        "pick up",
+        (
+            (
+                0.5,
+                {
+                    "spine_bend": 70,
+                    "l_knee": 45,
+                    "r_knee": 45,
+                    "l_hip_flex": 25,
+                    "r_hip_flex": 25,
+                    "root_y": -0.12,
+                    **_arm("r", 45, 5, 10),
+                },
+            ),
+        ),
+        (2.0, 3.0),
+        description="bends down and back up",
+    ),
+    Action(
+        "kick",
+        (
+            (0.3, {"r_hip_flex": -15, "r_knee": 70}),
+            (0.5, {"r_hip_flex": 75, "r_knee": 5}),
+            (0.7, {"r_hip_flex": 10, "r_knee": 30}),
+        ),
+        (1.2, 2.0),
+    ),
+    Action(
+        "throw",
+        (
+            (0.35, {**_arm("r", 165, 10, 110), "spine_twist": -20}),
+            (0.6, {**_arm("r", 70, 5, 0), "spine_twist": 15, "spine_bend": 15}),
+        ),
+        (1.2, 2.0),
+    ),
     Action("bow", ((0.5, {"spine_bend": 50, "neck_pitch": 20}),), (1.8, 2.8), hand="fixed"),
 ]
 
 
 def _reach(where: str, side: str) -> Action:
     pose = {"up": _arm(side, 170, 10, 0), "forward": _arm(side, 95, 0, 0), "side": _arm(side, 10, 90, 0)}[where]
-    return Action(f"reach {where} ({'left' if side == 'l' else 'right'})", ((0.35, pose), (0.65, pose)),
-                  (1.5, 2.5), hand="fixed")
+    return Action(
+        f"reach {where} ({'left' if side == 'l' else 'right'})", ((0.35, pose), (0.65, pose)), (1.5, 2.5), hand="fixed"
+    )
 
 
 def _touch(where: str, side: str) -> Action:
-    pose = {"head": _arm(side, 60, 35, 150), "chest": _arm(side, 35, 5, 125),
-            "knee": {**_arm(side, 40, 5, 0), "spine_bend": 45}}[where]
-    return Action(f"touch {where} ({'left' if side == 'l' else 'right'})", ((0.35, pose), (0.65, pose)),
-                  (1.5, 2.5), hand="fixed")
+    pose = {
+        "head": _arm(side, 60, 35, 150),
+        "chest": _arm(side, 35, 5, 125),
+        "knee": {**_arm(side, 40, 5, 0), "spine_bend": 45},
+    }[where]
+    return Action(
+        f"touch {where} ({'left' if side == 'l' else 'right'})", ((0.35, pose), (0.65, pose)), (1.5, 2.5), hand="fixed"
+    )
 
 
 def _step(direction: str) -> Action:
     dx, dz = {"forward": (0, 0.45), "back": (0, -0.4), "left": (0.4, 0), "right": (-0.4, 0)}[direction]
     lead = "l" if direction in ("forward", "left") else "r"
-    mid = {f"{lead}_hip_flex": 35 if dz >= 0 else -25, f"{lead}_knee": 30,
-           f"{lead}_hip_abd": 20 if dx else 0, "root_x": dx / 2, "root_z": dz / 2, "root_y": 0.02}
-    return Action(f"step {direction}", ((0.4, mid), (1.0, {"root_x": dx, "root_z": dz})), (1.2, 2.0),
-                  hand="fixed")
+    mid = {
+        f"{lead}_hip_flex": 35 if dz >= 0 else -25,
+        f"{lead}_knee": 30,
+        f"{lead}_hip_abd": 20 if dx else 0,
+        "root_x": dx / 2,
+        "root_z": dz / 2,
+        "root_y": 0.02,
+    }
+    return Action(f"step {direction}", ((0.4, mid), (1.0, {"root_x": dx, "root_z": dz})), (1.2, 2.0), hand="fixed")
 
 
 def _object_task(name: str, obj: str, osc_control: str, description: str) -> Action:
-    return Action(name, ((0.2, HANDS_FRONT), (0.8, HANDS_FRONT)), (2.4, 3.6),
-                  oscillate=((osc_control, 6, 5, 0.2, 0.8),), obj=obj, obj_window=(0.0, 1.0),
-                  description=description)
+    return Action(
+        name,
+        ((0.2, HANDS_FRONT), (0.8, HANDS_FRONT)),
+        (2.4, 3.6),
+        oscillate=((osc_control, 6, 5, 0.2, 0.8),),
+        obj=obj,
+        obj_window=(0.0, 1.0),
+        description=description,
+    )
 
 
-_PUT_ON_HAT = Action("put on hat", ((0.25, _arm("r", 60, 20, 30)), (0.6, _arm("r", 120, 45, 140)),
-                                    (0.8, _arm("r", 120, 45, 140))), (1.8, 2.6), obj="hat", obj_window=(0.0, 0.8),
-                     description="hat from the front onto the head")
+_PUT_ON_HAT = Action(
+    "put on hat",
+    ((0.25, _arm("r", 60, 20, 30)), (0.6, _arm("r", 120, 45, 140)), (0.8, _arm("r", 120, 45, 140))),
+    (1.8, 2.6),
+    obj="hat",
+    obj_window=(0.0, 0.8),
+    description="hat from the front onto the head",
+)
 
 _MORE = [
     *(_reach(w, s) for w in ("up", "forward", "side") for s in ("l", "r")),
@@ -145,63 +263,191 @@ _MORE = [
     *(_step(d) for d in ("forward", "back", "left", "right")),
     Action("turn left", ((0.5, {"yaw": 45}), (1.0, {"yaw": 90})), (1.5, 2.5), hand="fixed"),
     Action("turn right", ((0.5, {"yaw": -45}), (1.0, {"yaw": -90})), (1.5, 2.5), hand="fixed"),
-    Action("arm circles (left)", ((0.15, _arm("l", 90, 60)), (0.85, _arm("l", 90, 60))), (2.0, 3.0),
-           oscillate=(("l_sh_flex", 35, 3, 0.15, 0.85), ("l_sh_abd", 25, 3, 0.15, 0.85)), hand="fixed"),
-    Action("arm circles (right)", ((0.15, _arm("r", 90, 60)), (0.85, _arm("r", 90, 60))), (2.0, 3.0),
-           oscillate=(("r_sh_flex", 35, 3, 0.15, 0.85), ("r_sh_abd", 25, 3, 0.15, 0.85)), hand="fixed"),
-    Action("arm circles (both)", ((0.15, {**_arm("l", 90, 60), **_arm("r", 90, 60)}),
-                                  (0.85, {**_arm("l", 90, 60), **_arm("r", 90, 60)})), (2.0, 3.0),
-           oscillate=(("l_sh_flex", 35, 3, 0.15, 0.85), ("r_sh_flex", 35, 3, 0.15, 0.85)), hand="fixed"),
-    Action("raise both arms", ((0.4, {**_arm("l", 170, 10), **_arm("r", 170, 10)}),
-                               (0.6, {**_arm("l", 170, 10), **_arm("r", 170, 10)})), (1.5, 2.5), hand="fixed"),
-    Action("cross arms", ((0.3, {**_arm("l", 60, -30, 110), **_arm("r", 60, -30, 110)}),
-                          (0.7, {**_arm("l", 60, -30, 110), **_arm("r", 60, -30, 110)})), (2.0, 3.0), hand="fixed"),
-    Action("stretch sideways", ((0.4, {**_arm("l", 0, 90), **_arm("r", 0, 90)}),
-                                (0.6, {**_arm("l", 0, 90), **_arm("r", 0, 90)})), (1.5, 2.5), hand="fixed"),
-    Action("hands on hips", ((0.3, {**_arm("l", -10, 40, 100), **_arm("r", -10, 40, 100)}),
-                             (0.7, {**_arm("l", -10, 40, 100), **_arm("r", -10, 40, 100)})), (2.0, 3.0), hand="fixed"),
-    Action("nod", ((0.2, {"neck_pitch": 5}), (0.8, {"neck_pitch": 5})), (1.5, 2.5),
-           oscillate=(("neck_pitch", 20, 3, 0.2, 0.8),), hand="fixed"),
-    Action("shake head", ((0.2, {}), (0.8, {})), (1.5, 2.5),
-           oscillate=(("spine_twist", 12, 3, 0.2, 0.8),), hand="fixed"),
-    Action("look down", ((0.35, {"neck_pitch": 45, "spine_bend": 10}), (0.65, {"neck_pitch": 45, "spine_bend": 10})),
-           (1.5, 2.5), hand="fixed"),
+    Action(
+        "arm circles (left)",
+        ((0.15, _arm("l", 90, 60)), (0.85, _arm("l", 90, 60))),
+        (2.0, 3.0),
+        oscillate=(("l_sh_flex", 35, 3, 0.15, 0.85), ("l_sh_abd", 25, 3, 0.15, 0.85)),
+        hand="fixed",
+    ),
+    Action(
+        "arm circles (right)",
+        ((0.15, _arm("r", 90, 60)), (0.85, _arm("r", 90, 60))),
+        (2.0, 3.0),
+        oscillate=(("r_sh_flex", 35, 3, 0.15, 0.85), ("r_sh_abd", 25, 3, 0.15, 0.85)),
+        hand="fixed",
+    ),
+    Action(
+        "arm circles (both)",
+        ((0.15, {**_arm("l", 90, 60), **_arm("r", 90, 60)}), (0.85, {**_arm("l", 90, 60), **_arm("r", 90, 60)})),
+        (2.0, 3.0),
+        oscillate=(("l_sh_flex", 35, 3, 0.15, 0.85), ("r_sh_flex", 35, 3, 0.15, 0.85)),
+        hand="fixed",
+    ),
+    Action(
+        "raise both arms",
+        ((0.4, {**_arm("l", 170, 10), **_arm("r", 170, 10)}), (0.6, {**_arm("l", 170, 10), **_arm("r", 170, 10)})),
+        (1.5, 2.5),
+        hand="fixed",
+    ),
+    Action(
+        "cross arms",
+        (
+            (0.3, {**_arm("l", 60, -30, 110), **_arm("r", 60, -30, 110)}),
+            (0.7, {**_arm("l", 60, -30, 110), **_arm("r", 60, -30, 110)}),
+        ),
+        (2.0, 3.0),
+        hand="fixed",
+    ),
+    Action(
+        "stretch sideways",
+        ((0.4, {**_arm("l", 0, 90), **_arm("r", 0, 90)}), (0.6, {**_arm("l", 0, 90), **_arm("r", 0, 90)})),
+        (1.5, 2.5),
+        hand="fixed",
+    ),
+    Action(
+        "hands on hips",
+        (
+            (0.3, {**_arm("l", -10, 40, 100), **_arm("r", -10, 40, 100)}),
+            (0.7, {**_arm("l", -10, 40, 100), **_arm("r", -10, 40, 100)}),
+        ),
+        (2.0, 3.0),
+        hand="fixed",
+    ),
+    Action(
+        "nod",
+        ((0.2, {"neck_pitch": 5}), (0.8, {"neck_pitch": 5})),
+        (1.5, 2.5),
+        oscillate=(("neck_pitch", 20, 3, 0.2, 0.8),),
+        hand="fixed",
+    ),
+    Action(
+        "shake head", ((0.2, {}), (0.8, {})), (1.5, 2.5), oscillate=(("spine_twist", 12, 3, 0.2, 0.8),), hand="fixed"
+    ),
+    Action(
+        "look down",
+        ((0.35, {"neck_pitch": 45, "spine_bend": 10}), (0.65, {"neck_pitch": 45, "spine_bend": 10})),
+        (1.5, 2.5),
+        hand="fixed",
+    ),
     _object_task("type on keyboard", "keyboard", "l_elbow", "hands in front; same motion as 'read book'"),
     _object_task("read book", "book", "r_elbow", "hands in front; same motion as 'type on keyboard'"),
     _object_task("write", "pen", "r_sh_abd", "hands in front, the right one moving"),
     _PUT_ON_HAT,
     reverse(_PUT_ON_HAT, "take off hat", "'put on hat' played backwards"),
-    Action("squat", ((0.5, {"l_hip_flex": 80, "r_hip_flex": 80, "l_knee": 110, "r_knee": 110, "root_y": -0.38,
-                            "spine_bend": 20, **_arm("l", 80), **_arm("r", 80)}),), (1.8, 2.8), hand="fixed"),
-    Action("lunge (left)", ((0.5, {"l_hip_flex": 70, "l_knee": 80, "r_hip_flex": -20, "r_knee": 40,
-                                   "root_y": -0.25, "root_z": 0.2}),), (1.8, 2.8), hand="fixed"),
-    Action("lunge (right)", ((0.5, {"r_hip_flex": 70, "r_knee": 80, "l_hip_flex": -20, "l_knee": 40,
-                                    "root_y": -0.25, "root_z": 0.2}),), (1.8, 2.8), hand="fixed"),
-    Action("side bend (left)", ((0.5, {"l_hip_abd": 5, **_arm("r", 150, 40), "spine_twist": 10}),), (1.6, 2.6),
-           hand="fixed"),
-    Action("side bend (right)", ((0.5, {"r_hip_abd": 5, **_arm("l", 150, 40), "spine_twist": -10}),), (1.6, 2.6),
-           hand="fixed"),
-    Action("twist torso", ((0.2, {}), (0.8, {})), (2.0, 3.0),
-           oscillate=(("spine_twist", 35, 2, 0.2, 0.8),), hand="fixed"),
-    Action("march in place", ((0.1, {}), (0.9, {})), (2.0, 3.2),
-           oscillate=(("l_hip_flex", 30, 3, 0.1, 0.9), ("r_hip_flex", -30, 3, 0.1, 0.9),
-                      ("l_sh_flex", -20, 3, 0.1, 0.9), ("r_sh_flex", 20, 3, 0.1, 0.9)), hand="fixed"),
-    Action("run in place", ((0.1, {"l_elbow": 80, "r_elbow": 80}), (0.9, {"l_elbow": 80, "r_elbow": 80})), (1.6, 2.6),
-           oscillate=(("l_hip_flex", 40, 5, 0.1, 0.9), ("r_hip_flex", -40, 5, 0.1, 0.9), ("root_y", 0.04, 10, 0.1, 0.9),
-                      ("l_sh_flex", -35, 5, 0.1, 0.9), ("r_sh_flex", 35, 5, 0.1, 0.9)), hand="fixed"),
-    Action("punch (left)", ((0.3, _arm("l", 60, 10, 120)), (0.5, _arm("l", 90, 0, 0)), (0.7, _arm("l", 60, 10, 120))),
-           (1.0, 1.8), hand="fixed"),
-    Action("punch (right)", ((0.3, _arm("r", 60, 10, 120)), (0.5, _arm("r", 90, 0, 0)), (0.7, _arm("r", 60, 10, 120))),
-           (1.0, 1.8), hand="fixed"),
+    Action(
+        "squat",
+        (
+            (
+                0.5,
+                {
+                    "l_hip_flex": 80,
+                    "r_hip_flex": 80,
+                    "l_knee": 110,
+                    "r_knee": 110,
+                    "root_y": -0.38,
+                    "spine_bend": 20,
+                    **_arm("l", 80),
+                    **_arm("r", 80),
+                },
+            ),
+        ),
+        (1.8, 2.8),
+        hand="fixed",
+    ),
+    Action(
+        "lunge (left)",
+        ((0.5, {"l_hip_flex": 70, "l_knee": 80, "r_hip_flex": -20, "r_knee": 40, "root_y": -0.25, "root_z": 0.2}),),
+        (1.8, 2.8),
+        hand="fixed",
+    ),
+    Action(
+        "lunge (right)",
+        ((0.5, {"r_hip_flex": 70, "r_knee": 80, "l_hip_flex": -20, "l_knee": 40, "root_y": -0.25, "root_z": 0.2}),),
+        (1.8, 2.8),
+        hand="fixed",
+    ),
+    Action(
+        "side bend (left)",
+        ((0.5, {"l_hip_abd": 5, **_arm("r", 150, 40), "spine_twist": 10}),),
+        (1.6, 2.6),
+        hand="fixed",
+    ),
+    Action(
+        "side bend (right)",
+        ((0.5, {"r_hip_abd": 5, **_arm("l", 150, 40), "spine_twist": -10}),),
+        (1.6, 2.6),
+        hand="fixed",
+    ),
+    Action(
+        "twist torso", ((0.2, {}), (0.8, {})), (2.0, 3.0), oscillate=(("spine_twist", 35, 2, 0.2, 0.8),), hand="fixed"
+    ),
+    Action(
+        "march in place",
+        ((0.1, {}), (0.9, {})),
+        (2.0, 3.2),
+        oscillate=(
+            ("l_hip_flex", 30, 3, 0.1, 0.9),
+            ("r_hip_flex", -30, 3, 0.1, 0.9),
+            ("l_sh_flex", -20, 3, 0.1, 0.9),
+            ("r_sh_flex", 20, 3, 0.1, 0.9),
+        ),
+        hand="fixed",
+    ),
+    Action(
+        "run in place",
+        ((0.1, {"l_elbow": 80, "r_elbow": 80}), (0.9, {"l_elbow": 80, "r_elbow": 80})),
+        (1.6, 2.6),
+        oscillate=(
+            ("l_hip_flex", 40, 5, 0.1, 0.9),
+            ("r_hip_flex", -40, 5, 0.1, 0.9),
+            ("root_y", 0.04, 10, 0.1, 0.9),
+            ("l_sh_flex", -35, 5, 0.1, 0.9),
+            ("r_sh_flex", 35, 5, 0.1, 0.9),
+        ),
+        hand="fixed",
+    ),
+    Action(
+        "punch (left)",
+        ((0.3, _arm("l", 60, 10, 120)), (0.5, _arm("l", 90, 0, 0)), (0.7, _arm("l", 60, 10, 120))),
+        (1.0, 1.8),
+        hand="fixed",
+    ),
+    Action(
+        "punch (right)",
+        ((0.3, _arm("r", 60, 10, 120)), (0.5, _arm("r", 90, 0, 0)), (0.7, _arm("r", 60, 10, 120))),
+        (1.0, 1.8),
+        hand="fixed",
+    ),
     Action("salute", ((0.35, _arm("r", 80, 70, 150)), (0.7, _arm("r", 80, 70, 150))), (1.5, 2.5)),
-    Action("brush teeth", ((0.2, HAND_TO_HEAD), (0.8, HAND_TO_HEAD)), (2.4, 3.6), obj="toothbrush",
-           oscillate=(("r_sh_abd", 8, 6, 0.2, 0.8),), obj_window=(0.0, 1.0)),
-    Action("eat with spoon", ((0.2, HAND_TO_HEAD), (0.8, HAND_TO_HEAD)), (2.4, 3.6), obj="spoon",
-           oscillate=(("r_elbow", 25, 3, 0.2, 0.8),), obj_window=(0.0, 1.0)),
-    Action("stretch forward", ((0.5, {"spine_bend": 30, **_arm("l", 100), **_arm("r", 100)}),), (1.8, 2.8),
-           hand="fixed"),
-    Action("kneel", ((0.5, {"l_hip_flex": 90, "l_knee": 90, "r_hip_flex": 0, "r_knee": 90, "root_y": -0.45}),
-                     (1.0, {"l_hip_flex": 90, "l_knee": 90, "r_knee": 90, "root_y": -0.5})), (2.0, 3.0), hand="fixed"),
+    Action(
+        "brush teeth",
+        ((0.2, HAND_TO_HEAD), (0.8, HAND_TO_HEAD)),
+        (2.4, 3.6),
+        obj="toothbrush",
+        oscillate=(("r_sh_abd", 8, 6, 0.2, 0.8),),
+        obj_window=(0.0, 1.0),
+    ),
+    Action(
+        "eat with spoon",
+        ((0.2, HAND_TO_HEAD), (0.8, HAND_TO_HEAD)),
+        (2.4, 3.6),
+        obj="spoon",
+        oscillate=(("r_elbow", 25, 3, 0.2, 0.8),),
+        obj_window=(0.0, 1.0),
+    ),
+    Action(
+        "stretch forward", ((0.5, {"spine_bend": 30, **_arm("l", 100), **_arm("r", 100)}),), (1.8, 2.8), hand="fixed"
+    ),
+    Action(
+        "kneel",
+        (
+            (0.5, {"l_hip_flex": 90, "l_knee": 90, "r_hip_flex": 0, "r_knee": 90, "root_y": -0.45}),
+            (1.0, {"l_hip_flex": 90, "l_knee": 90, "r_knee": 90, "root_y": -0.5}),
+        ),
+        (2.0, 3.0),
+        hand="fixed",
+    ),
 ]
 
 RECOGNITION_FULL = tuple(_CORE + _MORE)
@@ -223,48 +469,141 @@ _TABLE = {**_arm("l", 55, 10, 55), **_arm("r", 55, 10, 55), "spine_bend": 15, "n
 _BOX_FRONT = {**_arm("r", 70, 5, 35), **_arm("l", 30, 10, 60), "spine_bend": 10, "neck_pitch": 20}
 
 PACKAGING = (
-    (100, Action("Picking", ((0.15, {"yaw": 60}), (0.35, {"yaw": 60, "spine_bend": 40, **_arm("r", 70), **_arm("l", 60)}),
-                             (0.55, {"yaw": 60, **_arm("r", 40, 5, 60), **_arm("l", 40, 5, 60)}), (0.8, {"yaw": 0})),
-                 (8.0, 14.0), events=(("scanner", (0.45, 0.5)),), obj="item", obj_window=(0.4, 0.9),
-                 description="turns to the shelf, takes the items, scans them")),
-    (200, Action("Relocate Item Label", ((0.15, _TABLE), (0.85, _TABLE)), (4.0, 8.0),
-                 oscillate=(("r_sh_abd", 8, 6, 0.15, 0.85), ("l_elbow", 10, 6, 0.15, 0.85)),
-                 description="peels labels off the items at the table")),
-    (300, Action("Assemble Box", ((0.15, {**_arm("l", 60, 45, 30), **_arm("r", 60, 45, 30), "spine_bend": 20}),
-                                  (0.85, {**_arm("l", 60, 20, 60), **_arm("r", 60, 20, 60), "spine_bend": 20})),
-                 (6.0, 11.0), oscillate=(("l_sh_abd", 20, 3, 0.15, 0.85), ("r_sh_abd", 20, 3, 0.15, 0.85)),
-                 obj="box", obj_window=(0.1, 1.0), hand="fixed", description="folds a flat box open, both arms")),
-    (400, Action("Insert Items", ((0.15, {**_arm("r", 50, 5, 30), "spine_bend": 30}),
-                                  (0.85, {**_arm("r", 50, 5, 30), "spine_bend": 30})), (5.0, 9.0),
-                 oscillate=(("r_sh_flex", 20, 4, 0.15, 0.85), ("spine_bend", 8, 4, 0.15, 0.85)),
-                 obj="item", description="puts the items into the box, one by one")),
-    (500, Action("Close Box", ((0.3, {**_arm("l", 70, 15, 20), **_arm("r", 70, 15, 20), "spine_bend": 35}),
-                               (0.7, {**_arm("l", 45, 15, 10), **_arm("r", 45, 15, 10), "spine_bend": 40})),
-                 (3.0, 6.0), hand="fixed", description="folds the flaps down with both hands")),
-    (600, Action("Attach Box Label", ((0.25, _BOX_FRONT), (0.75, _BOX_FRONT)), (2.5, 4.5),
-                 oscillate=(("r_sh_abd", 6, 2, 0.25, 0.75),), obj="label",
-                 description="sticks a label on the box front; moves like 'Scan Label'")),
-    (700, Action("Scan Label", ((0.25, _BOX_FRONT), (0.75, _BOX_FRONT)), (2.5, 4.5),
-                 oscillate=(("r_sh_abd", 6, 2, 0.25, 0.75),), obj="scanner",
-                 events=(("scanner", (0.45, 0.55, 0.6)),),
-                 description="scans the label with the handheld terminal; only the scanner fires")),
-    (800, Action("Attach Shipping Label", ((0.15, {"yaw": -45, **_arm("r", 60, 5, 40)}),
-                                          (0.45, {"yaw": 0, **_BOX_FRONT}), (0.8, _BOX_FRONT)), (3.0, 6.0),
-                 obj="label", events=(("printer", (0.08,)),),
-                 description="takes the printed shipping label and sticks it on; the printer fires")),
-    (900, Action("Put on Back Table", ((0.3, {"yaw": 150, **_arm("l", 60, 10, 30), **_arm("r", 60, 10, 30)}),
-                                       (0.55, {"yaw": 170, "spine_bend": 25, **_arm("l", 50, 10, 10), **_arm("r", 50, 10, 10)}),
-                                       (0.85, {"yaw": 0})), (3.0, 5.0), obj="box", obj_window=(0.0, 0.6),
-                 hand="fixed", description="turns round and puts the box on the back table")),
-    (1000, Action("Fill out Order", ((0.15, {**_TABLE, **_arm("r", 45, 10, 80)}), (0.85, {**_TABLE, **_arm("r", 45, 10, 80)})),
-                  (4.0, 8.0), oscillate=(("r_sh_abd", 4, 8, 0.15, 0.85), ("r_elbow", 5, 11, 0.15, 0.85)),
-                  obj="pen", description="writes on the order sheet")),
+    (
+        100,
+        Action(
+            "Picking",
+            (
+                (0.15, {"yaw": 60}),
+                (0.35, {"yaw": 60, "spine_bend": 40, **_arm("r", 70), **_arm("l", 60)}),
+                (0.55, {"yaw": 60, **_arm("r", 40, 5, 60), **_arm("l", 40, 5, 60)}),
+                (0.8, {"yaw": 0}),
+            ),
+            (8.0, 14.0),
+            events=(("scanner", (0.45, 0.5)),),
+            obj="item",
+            obj_window=(0.4, 0.9),
+            description="turns to the shelf, takes the items, scans them",
+        ),
+    ),
+    (
+        200,
+        Action(
+            "Relocate Item Label",
+            ((0.15, _TABLE), (0.85, _TABLE)),
+            (4.0, 8.0),
+            oscillate=(("r_sh_abd", 8, 6, 0.15, 0.85), ("l_elbow", 10, 6, 0.15, 0.85)),
+            description="peels labels off the items at the table",
+        ),
+    ),
+    (
+        300,
+        Action(
+            "Assemble Box",
+            (
+                (0.15, {**_arm("l", 60, 45, 30), **_arm("r", 60, 45, 30), "spine_bend": 20}),
+                (0.85, {**_arm("l", 60, 20, 60), **_arm("r", 60, 20, 60), "spine_bend": 20}),
+            ),
+            (6.0, 11.0),
+            oscillate=(("l_sh_abd", 20, 3, 0.15, 0.85), ("r_sh_abd", 20, 3, 0.15, 0.85)),
+            obj="box",
+            obj_window=(0.1, 1.0),
+            hand="fixed",
+            description="folds a flat box open, both arms",
+        ),
+    ),
+    (
+        400,
+        Action(
+            "Insert Items",
+            ((0.15, {**_arm("r", 50, 5, 30), "spine_bend": 30}), (0.85, {**_arm("r", 50, 5, 30), "spine_bend": 30})),
+            (5.0, 9.0),
+            oscillate=(("r_sh_flex", 20, 4, 0.15, 0.85), ("spine_bend", 8, 4, 0.15, 0.85)),
+            obj="item",
+            description="puts the items into the box, one by one",
+        ),
+    ),
+    (
+        500,
+        Action(
+            "Close Box",
+            (
+                (0.3, {**_arm("l", 70, 15, 20), **_arm("r", 70, 15, 20), "spine_bend": 35}),
+                (0.7, {**_arm("l", 45, 15, 10), **_arm("r", 45, 15, 10), "spine_bend": 40}),
+            ),
+            (3.0, 6.0),
+            hand="fixed",
+            description="folds the flaps down with both hands",
+        ),
+    ),
+    (
+        600,
+        Action(
+            "Attach Box Label",
+            ((0.25, _BOX_FRONT), (0.75, _BOX_FRONT)),
+            (2.5, 4.5),
+            oscillate=(("r_sh_abd", 6, 2, 0.25, 0.75),),
+            obj="label",
+            description="sticks a label on the box front; moves like 'Scan Label'",
+        ),
+    ),
+    (
+        700,
+        Action(
+            "Scan Label",
+            ((0.25, _BOX_FRONT), (0.75, _BOX_FRONT)),
+            (2.5, 4.5),
+            oscillate=(("r_sh_abd", 6, 2, 0.25, 0.75),),
+            obj="scanner",
+            events=(("scanner", (0.45, 0.55, 0.6)),),
+            description="scans the label with the handheld terminal; only the scanner fires",
+        ),
+    ),
+    (
+        800,
+        Action(
+            "Attach Shipping Label",
+            ((0.15, {"yaw": -45, **_arm("r", 60, 5, 40)}), (0.45, {"yaw": 0, **_BOX_FRONT}), (0.8, _BOX_FRONT)),
+            (3.0, 6.0),
+            obj="label",
+            events=(("printer", (0.08,)),),
+            description="takes the printed shipping label and sticks it on; the printer fires",
+        ),
+    ),
+    (
+        900,
+        Action(
+            "Put on Back Table",
+            (
+                (0.3, {"yaw": 150, **_arm("l", 60, 10, 30), **_arm("r", 60, 10, 30)}),
+                (0.55, {"yaw": 170, "spine_bend": 25, **_arm("l", 50, 10, 10), **_arm("r", 50, 10, 10)}),
+                (0.85, {"yaw": 0}),
+            ),
+            (3.0, 5.0),
+            obj="box",
+            obj_window=(0.0, 0.6),
+            hand="fixed",
+            description="turns round and puts the box on the back table",
+        ),
+    ),
+    (
+        1000,
+        Action(
+            "Fill out Order",
+            ((0.15, {**_TABLE, **_arm("r", 45, 10, 80)}), (0.85, {**_TABLE, **_arm("r", 45, 10, 80)})),
+            (4.0, 8.0),
+            oscillate=(("r_sh_abd", 4, 8, 0.15, 0.85), ("r_elbow", 5, 11, 0.15, 0.85)),
+            obj="pen",
+            description="writes on the order sheet",
+        ),
+    ),
 )
 PACKAGING_NULL_ID = 8100
 IDLE = Action("idle", ((0.5, {}),), (1.0, 3.0), hand="fixed", description="stands, shifting weight")
 
 
 # --- trajectories --------------------------------------------------------------------
+
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
@@ -289,8 +628,15 @@ def mirror_control(name: str) -> tuple[str, float]:
     return name, (-1.0 if name in ("yaw", "spine_twist", "root_x") else 1.0)
 
 
-def trajectories(action: Action, num_frames: int, amplitude: float, rng: np.random.Generator,
-                 mirror: bool = False, start_pose: dict | None = None, end_pose: dict | None = None) -> dict:
+def trajectories(
+    action: Action,
+    num_frames: int,
+    amplitude: float,
+    rng: np.random.Generator,
+    mirror: bool = False,
+    start_pose: dict | None = None,
+    end_pose: dict | None = None,
+) -> dict:
     """Control values [T] for one instance of ``action``.
 
     Per instance: the phase is warped smoothly (speed varies within the action), key

@@ -17,12 +17,25 @@ J = {name: i for i, name in enumerate(NTU_JOINTS)}
 # The joint angles an action drives ("controls"); each maps to the joint whose local
 # rotation it sets, the axis and a sign. Left/right mirror through the sign.
 CONTROLS = (
-    "root_x", "root_y", "root_z", "yaw",
-    "spine_bend", "spine_twist", "neck_pitch",
-    "l_sh_flex", "l_sh_abd", "r_sh_flex", "r_sh_abd",
-    "l_elbow", "r_elbow",
-    "l_hip_flex", "l_hip_abd", "r_hip_flex", "r_hip_abd",
-    "l_knee", "r_knee",
+    "root_x",
+    "root_y",
+    "root_z",
+    "yaw",
+    "spine_bend",
+    "spine_twist",
+    "neck_pitch",
+    "l_sh_flex",
+    "l_sh_abd",
+    "r_sh_flex",
+    "r_sh_abd",
+    "l_elbow",
+    "r_elbow",
+    "l_hip_flex",
+    "l_hip_abd",
+    "r_hip_flex",
+    "r_hip_abd",
+    "l_knee",
+    "r_knee",
 )
 TRANSLATIONS = ("root_x", "root_y", "root_z")
 

@@ -62,8 +62,15 @@ class SynthActConfig:
 PRESETS = {
     "reduced": SynthActConfig(),
     "full": SynthActConfig(
-        preset="full", num_subjects=40, vocabulary="full", repetitions=5, image_size=112,
-        packaging_sessions=200, boxes_per_session=10, daily_sequences=1000, actions_per_sequence=(15, 25),
+        preset="full",
+        num_subjects=40,
+        vocabulary="full",
+        repetitions=5,
+        image_size=112,
+        packaging_sessions=200,
+        boxes_per_session=10,
+        daily_sequences=1000,
+        actions_per_sequence=(15, 25),
         shard_size=128,
     ),
 }
@@ -107,10 +114,15 @@ def _observe(positions: np.ndarray, view: int, image_size: int, rng: np.random.G
 
 # --- trimmed clips -----------------------------------------------------------------------
 
+
 def clip_index(config: SynthActConfig) -> list[tuple[int, int, int]]:
     """(class, subject, repetition) of every performance, in generation order."""
-    return [(c, s, r) for s in range(config.num_subjects) for c in range(len(vocabulary(config)))
-            for r in range(config.repetitions)]
+    return [
+        (c, s, r)
+        for s in range(config.num_subjects)
+        for c in range(len(vocabulary(config)))
+        for r in range(config.repetitions)
+    ]
 
 
 def make_clips(config: SynthActConfig, cls: int, subject_id: int, rep: int) -> list[Sample]:
@@ -130,18 +142,39 @@ def make_clips(config: SynthActConfig, cls: int, subject_id: int, rep: int) -> l
     for view in config.views:
         view_rng = _rng(config, "clips", cls, subject_id, rep, view)
         cam, sk2d = _observe(positions[keep], view, config.image_size, view_rng)
-        rgb = render(sk2d, cam[..., 2], VIEWS[view].focal * config.image_size, subject.colors, action.obj,
-                     visible, hand, config.image_size, view_rng)
-        samples.append(Sample(
-            # NTU's naming (setup, camera, performer, replication, action; counted from 1)
-            name=f"S001C{view + 1:03d}P{subject_id + 1:03d}R{rep + 1:03d}A{cls + 1:03d}",
-            fps=config.clip_frames / (n / config.fps),
-            class_names=tuple(a.name for a in actions),
-            label=cls, skeleton3d=cam[:, None], skeleton2d=sk2d[:, None], rgb=rgb,
-            subject=subject_id, view=view,
-            meta={"image_size": config.image_size, "object": action.obj, "source_frames": int(n),
-                  "left_handed": subject.left_handed, "setup": 1, "replication": rep + 1},
-        ))
+        rgb = render(
+            sk2d,
+            cam[..., 2],
+            VIEWS[view].focal * config.image_size,
+            subject.colors,
+            action.obj,
+            visible,
+            hand,
+            config.image_size,
+            view_rng,
+        )
+        samples.append(
+            Sample(
+                # NTU's naming (setup, camera, performer, replication, action; counted from 1)
+                name=f"S001C{view + 1:03d}P{subject_id + 1:03d}R{rep + 1:03d}A{cls + 1:03d}",
+                fps=config.clip_frames / (n / config.fps),
+                class_names=tuple(a.name for a in actions),
+                label=cls,
+                skeleton3d=cam[:, None],
+                skeleton2d=sk2d[:, None],
+                rgb=rgb,
+                subject=subject_id,
+                view=view,
+                meta={
+                    "image_size": config.image_size,
+                    "object": action.obj,
+                    "source_frames": int(n),
+                    "left_handed": subject.left_handed,
+                    "setup": 1,
+                    "replication": rep + 1,
+                },
+            )
+        )
     return samples
 
 
@@ -253,23 +286,45 @@ def make_workflow(config: SynthActConfig, kind: str, index: int) -> Sample:
     cam, sk2d = _observe(positions, view, config.image_size, rng)
     rgb = None
     if kind == "daily" and config.daily_rgb:
-        rgb = render(sk2d, cam[..., 2], VIEWS[view].focal * config.image_size, subject.colors, None,
-                     np.zeros(num_frames, bool), "right", config.image_size, rng)
+        rgb = render(
+            sk2d,
+            cam[..., 2],
+            VIEWS[view].focal * config.image_size,
+            subject.colors,
+            None,
+            np.zeros(num_frames, bool),
+            "right",
+            config.image_size,
+            rng,
+        )
     imu = imu_signals(positions, rotations, config.fps, rng) if kind == "packaging" else None
     return Sample(
-        name=f"{kind}_{index:05d}", fps=config.fps, class_names=class_names,
-        frame_labels=labels, boundaries=boundaries,
-        skeleton3d=cam[:, None], skeleton2d=sk2d[:, None], rgb=rgb,
-        imu=imu, imu_names=tuple(s[0] for s in IMU_SENSORS) if imu is not None else (),
+        name=f"{kind}_{index:05d}",
+        fps=config.fps,
+        class_names=class_names,
+        frame_labels=labels,
+        boundaries=boundaries,
+        skeleton3d=cam[:, None],
+        skeleton2d=sk2d[:, None],
+        rgb=rgb,
+        imu=imu,
+        imu_names=tuple(s[0] for s in IMU_SENSORS) if imu is not None else (),
         events=_events(plan, spans, subject, rng) if kind == "packaging" else {},
-        subject=subject_id, view=view,
-        meta={"image_size": config.image_size,
-              **({"openpack_ids": list(PACKAGING_IDS), "null_index": NULL} if kind == "packaging" else
-                 {"background_index": 0})},
+        subject=subject_id,
+        view=view,
+        meta={
+            "image_size": config.image_size,
+            **(
+                {"openpack_ids": list(PACKAGING_IDS), "null_index": NULL}
+                if kind == "packaging"
+                else {"background_index": 0}
+            ),
+        },
     )
 
 
 # --- datasets on disk ------------------------------------------------------------------
+
 
 def config_for(preset, **overrides) -> SynthActConfig:
     base = preset if isinstance(preset, SynthActConfig) else PRESETS[preset]
@@ -321,8 +376,9 @@ def _shards(config: SynthActConfig, kind: str, progress: bool, workers: int):
             pool.shutdown(cancel_futures=True)
 
 
-def load(kind: str, preset="reduced", cache_dir=None, progress: bool = True, workers: int | None = None,
-         **overrides) -> SampleStore:
+def load(
+    kind: str, preset="reduced", cache_dir=None, progress: bool = True, workers: int | None = None, **overrides
+) -> SampleStore:
     """The SynthAct dataset ``kind`` ("clips", "packaging" or "daily") of a preset.
 
     Generated on first use, in shards (never all in memory), and cached under
@@ -349,8 +405,7 @@ def split(store, protocol: str = "xsub", val_fraction: float = 0.15, seed: int =
     is carved out of train: whole subjects for xsub, a random fraction for xview. It
     is for model selection; the test split is never used for it.
     """
-    records = store.records() if hasattr(store, "records") else [
-        {"subject": s.subject, "view": s.view} for s in store]
+    records = store.records() if hasattr(store, "records") else [{"subject": s.subject, "view": s.view} for s in store]
     subjects = np.array([r["subject"] for r in records])
     views = np.array([r["view"] for r in records])
     rng = np.random.default_rng(seed)
@@ -370,5 +425,6 @@ def split(store, protocol: str = "xsub", val_fraction: float = 0.15, seed: int =
         train_mask = ~test_mask & ~val_mask
     else:
         raise ValueError(f"protocol: expected 'xsub' or 'xview', got {protocol!r}")
-    return {name: np.flatnonzero(mask) for name, mask in
-            (("train", train_mask), ("val", val_mask), ("test", test_mask))}
+    return {
+        name: np.flatnonzero(mask) for name, mask in (("train", train_mask), ("val", val_mask), ("test", test_mask))
+    }

@@ -63,9 +63,17 @@ def background(num_frames: int, size: int, rng: np.random.Generator) -> np.ndarr
     return frames
 
 
-def render(skeleton2d: np.ndarray, depth: np.ndarray, focal_px: float, colors: np.ndarray,
-           obj: str | None, obj_visible: np.ndarray, hand: str, size: int,
-           rng: np.random.Generator) -> np.ndarray:
+def render(
+    skeleton2d: np.ndarray,
+    depth: np.ndarray,
+    focal_px: float,
+    colors: np.ndarray,
+    obj: str | None,
+    obj_visible: np.ndarray,
+    hand: str,
+    size: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Draw the body.
 
     Args:
@@ -98,7 +106,9 @@ def render(skeleton2d: np.ndarray, depth: np.ndarray, focal_px: float, colors: n
         scale = focal_px / depth[:, J[f"{hand}_hand"]]
         offset = pixels[None] - tip[:, None]  # [T, P, 2]
         if shape == "rect":
-            inside = (np.abs(offset[..., 0]) < (w / 2 * scale)[:, None]) & (np.abs(offset[..., 1]) < (h / 2 * scale)[:, None])
+            inside = (np.abs(offset[..., 0]) < (w / 2 * scale)[:, None]) & (
+                np.abs(offset[..., 1]) < (h / 2 * scale)[:, None]
+            )
         else:
             inside = np.linalg.norm(offset, axis=-1) < (w / 2 * scale)[:, None]
         inside &= obj_visible[:, None]

@@ -58,6 +58,7 @@ VIEWS = (Camera(yaw=0.0), Camera(yaw=-45.0), Camera(yaw=45.0))
 
 # --- heat maps --------------------------------------------------------------------------
 
+
 def joint_heatmaps(skeleton2d: np.ndarray, image_size: int, out_size: int, sigma: float = 1.0) -> np.ndarray:
     """Gaussian joint heat maps (STAR's joint map tokens).
 
@@ -88,8 +89,9 @@ IMU_SENSORS = (
 )
 
 
-def imu_signals(positions: np.ndarray, rotations: np.ndarray, fps: float,
-                rng: np.random.Generator, noise: bool = True) -> np.ndarray:
+def imu_signals(
+    positions: np.ndarray, rotations: np.ndarray, fps: float, rng: np.random.Generator, noise: bool = True
+) -> np.ndarray:
     """Accelerometer (G) and gyroscope (deg/s) readings of the four sensors.
 
     The accelerometer measures specific force, acceleration minus gravity, in the
@@ -112,8 +114,13 @@ def imu_signals(positions: np.ndarray, rotations: np.ndarray, fps: float,
         acc = np.einsum("tji,tj->ti", R, force) / GRAVITY  # R^T f
         dR = np.gradient(R, dt, axis=0)
         omega = np.einsum("tji,tjk->tik", R, dR)  # R^T dR/dt, skew-symmetric up to noise
-        gyro = np.rad2deg(np.stack([omega[:, 2, 1] - omega[:, 1, 2], omega[:, 0, 2] - omega[:, 2, 0],
-                                    omega[:, 1, 0] - omega[:, 0, 1]], axis=-1) / 2)
+        gyro = np.rad2deg(
+            np.stack(
+                [omega[:, 2, 1] - omega[:, 1, 2], omega[:, 0, 2] - omega[:, 2, 0], omega[:, 1, 0] - omega[:, 0, 1]],
+                axis=-1,
+            )
+            / 2
+        )
         if noise:
             acc = acc + rng.normal(0, 0.03, size=3) + rng.normal(0, 0.02, size=acc.shape)  # bias + noise
             gyro = gyro + rng.normal(0, 1.0, size=3) + rng.normal(0, 1.5, size=gyro.shape)
