@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from .data.sample import IGNORE_INDEX
+from .common.labels import IGNORE_INDEX
 
 
 def smoothing_loss(logits: torch.Tensor, mask: torch.Tensor | None = None, clamp: float = 16.0) -> torch.Tensor:

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from actseg_lib.data import IGNORE_INDEX
+from actseg_lib.common import IGNORE_INDEX
 from actseg_lib.data.datasets import RecognitionDataset, SegmentationDataset, collate_segmentation
 from actseg_lib.data.synthact.generate import config_for, make_clips, make_workflow
 

@@ -4,7 +4,8 @@ boundaries, DeST's doubled boundary marks, and one test per malformed input."""
 import numpy as np
 import pytest
 
-from actseg_lib.data import IGNORE_INDEX, Sample, assert_samples_equal, formats
+from actseg_lib.common import IGNORE_INDEX
+from actseg_lib.data import Sample, assert_samples_equal, formats
 from actseg_lib.data.formats import FormatError, dest
 from actseg_lib.data.formats.dest import action_starts
 

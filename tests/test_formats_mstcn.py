@@ -4,7 +4,8 @@ length-mismatch option, and one test per malformed input."""
 import numpy as np
 import pytest
 
-from actseg_lib.data import IGNORE_INDEX, Sample, assert_samples_equal, formats
+from actseg_lib.common import IGNORE_INDEX
+from actseg_lib.data import Sample, assert_samples_equal, formats
 from actseg_lib.data.formats import FormatError, mstcn
 
 CLASSES = ("SIL", "pour_milk", "stir", "take cup")  # a name with a space survives mapping.txt

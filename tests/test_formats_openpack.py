@@ -6,10 +6,11 @@ import json
 import numpy as np
 import pytest
 
+from actseg_lib.common import IGNORE_INDEX
+from actseg_lib.common.skeletons import NTU_TO_COCO
 from actseg_lib.data import formats
 from actseg_lib.data.formats import FormatError, openpack
-from actseg_lib.data.sample import IGNORE_INDEX, Sample, assert_samples_equal
-from actseg_lib.data.skeleton import NTU_TO_COCO
+from actseg_lib.data.sample import Sample, assert_samples_equal
 
 FIELDS = [
     "name",

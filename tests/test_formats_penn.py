@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import scipy.io
 
+from actseg_lib.common.skeletons import NTU_TO_PENN
 from actseg_lib.data import formats
 from actseg_lib.data.formats import FormatError, penn
 from actseg_lib.data.sample import Sample, assert_samples_equal
-from actseg_lib.data.skeleton import NTU_TO_PENN
 
 CLASSES = ("baseball_pitch", "bench_press", "squats")
 FIELDS = ["name", "fps", "class_names", "label", "skeleton2d", "joint_scores"]

@@ -11,8 +11,8 @@ import torch
 from scipy.sparse.csgraph import shortest_path
 from torch.nn import functional as F
 
-from actseg_lib.data.sample import IGNORE_INDEX
-from actseg_lib.data.skeleton import NTU_EDGES, NUM_NTU_JOINTS
+from actseg_lib.common import IGNORE_INDEX
+from actseg_lib.common.skeletons import NTU_EDGES, NUM_NTU_JOINTS
 from actseg_lib.engine.tasks import FrameBoundarySegmentationTask
 from actseg_lib.models import build_model, count_parameters
 from actseg_lib.models.interact import (

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from actseg_lib.data import IGNORE_INDEX
+from actseg_lib.common import IGNORE_INDEX
 from actseg_lib.losses import segmentation_loss, smoothing_loss
 
 

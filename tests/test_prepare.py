@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from tiny_data import tiny_samples
 
-from actseg_lib.data import IGNORE_INDEX, Sample
+from actseg_lib.common import IGNORE_INDEX
+from actseg_lib.data import Sample
 from actseg_lib.data.prepare import auto_inputs, prepare_segmentation, split_indices
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from actseg_lib.data.sample import IGNORE_INDEX
+from actseg_lib.common import IGNORE_INDEX
 from actseg_lib.models import build_model, count_parameters
 from actseg_lib.models.sigformer import (
     EventTokenizer,

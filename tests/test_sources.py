@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from actseg_lib.common.skeletons import NTU_TO_COCO, NTU_TO_PENN
 from actseg_lib.data import formats
-from actseg_lib.data.skeleton import NTU_TO_COCO, NTU_TO_PENN
 from actseg_lib.data.sources import FORMAT_SOURCE, for_format, load_data
 from actseg_lib.data.synthact.generate import config_for, make_clips, make_workflow
 

@@ -4,6 +4,6 @@ real datasets shipped in PyPI packages, and PyTorch datasets over all of them.
 Every source produces :class:`~actseg_lib.data.sample.Sample` objects.
 """
 
-from .sample import IGNORE_INDEX, Sample, assert_samples_equal
+from .sample import Sample, assert_samples_equal
 
-__all__ = ["IGNORE_INDEX", "Sample", "assert_samples_equal"]
+__all__ = ["Sample", "assert_samples_equal"]

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .sample import IGNORE_INDEX, Sample
+from ..common.labels import IGNORE_INDEX
+from .sample import Sample
 from .synthact.views import joint_heatmaps
 
 SEGMENTATION_INPUTS = ("skeleton3d", "skeleton2d", "imu", "imu_acc", "events", "features")

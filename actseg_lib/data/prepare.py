@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..common.labels import IGNORE_INDEX
 from .datasets import SEGMENTATION_INPUTS, RecognitionDataset, SegmentationDataset, channel_stats, input_layout
-from .sample import IGNORE_INDEX
 from .sources import load_data
 
 WATCH_SUBJECTS = {"train": (1, 2, 3, 4, 5, 6), "val": (7, 8), "test": (9, 10)}
@@ -179,7 +179,7 @@ def _label_setup(sample) -> tuple[tuple, tuple, tuple]:
 def _openpack_to_indices(samples) -> tuple[list, tuple]:
     """OpenPack's operation ids -> indices into its ten operations (Null -> ignored);
     returns the relabelled samples and the operations' names."""
-    from ..metrics.openpack import OPENPACK_OPERATIONS  # imports scikit-learn: only when needed
+    from ..common.openpack import OPENPACK_OPERATIONS
 
     ids = np.array(list(OPENPACK_OPERATIONS))  # sorted: 100, 200, ..., 1000
     out = []

@@ -27,8 +27,6 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-IGNORE_INDEX = -100
-
 ARRAY_FIELDS = (
     "frame_labels",
     "boundaries",

@@ -8,9 +8,9 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import default_collate
 
+from ..common.labels import IGNORE_INDEX
 from ..data.augment import augment_clips
 from ..data.datasets import collate_segmentation
-from ..data.sample import IGNORE_INDEX
 from ..losses import segmentation_loss
 from ..metrics.recognition import mean_class_accuracy, topk_accuracy
 from ..metrics.segmentation import segmentation_scores

@@ -20,21 +20,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
+from ..common.openpack import OPENPACK_NULL_ID, OPENPACK_OPERATIONS
 from ._validate import to_numpy
-
-OPENPACK_OPERATIONS = {
-    100: "Picking",
-    200: "Relocate Item Label",
-    300: "Assemble Box",
-    400: "Insert Items",
-    500: "Close Box",
-    600: "Attach Box Label",
-    700: "Scan Label",
-    800: "Attach Shipping Label",
-    900: "Put on Back Table",
-    1000: "Fill out Order",
-}
-OPENPACK_NULL_ID = 8100
 
 
 def _stream(unixtime_ms, ids, name: str, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

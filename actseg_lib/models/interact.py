@@ -60,8 +60,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..data.sample import IGNORE_INDEX
-from ..data.skeleton import NTU_EDGES, NUM_NTU_JOINTS
+from ..common.labels import IGNORE_INDEX
+from ..common.skeletons import NTU_EDGES, NUM_NTU_JOINTS
 from ..nn import DilatedResidualLayer
 from .asformer import ASFormerBlock
 from .registry import register_model

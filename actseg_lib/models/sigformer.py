@@ -58,7 +58,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..data.sample import IGNORE_INDEX
+from ..common.labels import IGNORE_INDEX
 from .registry import register_model
 
 __all__ = [

@@ -51,7 +51,7 @@ from torch.nn import functional as F
 
 from actseg_lib.data import synthact
 from actseg_lib.data.datasets import clip_frame_indices
-from actseg_lib.data.skeleton import NTU_EDGES, NTU_JOINTS
+from actseg_lib.common.skeletons import NTU_EDGES, NTU_JOINTS
 from actseg_lib.models import build_model, count_parameters, model_config
 from actseg_lib.models.deformable3d import (
     CrossModalTokens,

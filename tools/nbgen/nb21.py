@@ -40,7 +40,7 @@ from IPython.display import Markdown, display
 
 from actseg_lib.data import synthact
 from actseg_lib.data.prepare import prepare_recognition
-from actseg_lib.data.skeleton import NTU_JOINTS
+from actseg_lib.common.skeletons import NTU_JOINTS
 from actseg_lib.engine import cached_run_dir, recorded_run, train_model
 from actseg_lib.engine.run import summary_line
 from actseg_lib.metrics import confusion_matrix, pair_accuracy

@@ -52,7 +52,7 @@ from torch.nn import functional as F
 from actseg_lib.data import synthact
 from actseg_lib.data.datasets import collate_segmentation
 from actseg_lib.data.prepare import prepare_segmentation
-from actseg_lib.data.sample import IGNORE_INDEX
+from actseg_lib.common import IGNORE_INDEX
 from actseg_lib.models import build_model, count_parameters, model_config
 from actseg_lib.models.sigformer import (
     BoundaryBranchTCN,

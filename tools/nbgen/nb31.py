@@ -42,7 +42,7 @@ import torch
 from IPython.display import Markdown, display
 
 from actseg_lib.data.prepare import prepare_segmentation
-from actseg_lib.data.sample import IGNORE_INDEX
+from actseg_lib.common import IGNORE_INDEX
 from actseg_lib.data.sources import write_synthact
 from actseg_lib.engine import cached_run_dir, recorded_run, train_model
 from actseg_lib.engine.run import summary_line

@@ -63,7 +63,7 @@ from matplotlib.patches import Patch
 from torch.nn import functional as F
 
 from actseg_lib.data.prepare import prepare_segmentation
-from actseg_lib.data.skeleton import NTU_EDGES, NTU_JOINTS, NUM_NTU_JOINTS
+from actseg_lib.common.skeletons import NTU_EDGES, NTU_JOINTS, NUM_NTU_JOINTS
 from actseg_lib.models import build_model, count_parameters, model_config
 from actseg_lib.models.interact import (
     DSMI,

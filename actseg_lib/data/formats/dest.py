@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..sample import IGNORE_INDEX, Sample
+from ...common.labels import IGNORE_INDEX
+from ..sample import Sample
 from ._errors import FormatError, sample_split
 
 SPLITS = ("train", "val", "test")

@@ -40,7 +40,7 @@ A stream whose file is absent is left out of the Sample; the atr files must all 
 ``imu``; ``timestamps_ms`` default to 2021-10-22 10:00 JST plus ``i * 1000 / fps`` ms;
 the user folder is ``meta["user"]`` or the ``user`` option. Keypoints come from the first
 body of ``skeleton2d`` (25 NTU joints are mapped with
-:data:`~actseg_lib.data.skeleton.NTU_TO_COCO`; ``joint_scores`` default to 1) and are
+:data:`~actseg_lib.common.skeletons.NTU_TO_COCO`; ``joint_scores`` default to 1) and are
 written every ``keypoint_step`` frames (2: 15 Hz from 30 Hz) as real sessions have them,
 so a round trip is exact on the frames written and previous-value on the others.
 ``frame_labels`` must be OpenPack ids (``IGNORE_INDEX`` is written as Null); each run of
@@ -61,9 +61,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ...metrics.openpack import OPENPACK_NULL_ID, OPENPACK_OPERATIONS
-from ..sample import IGNORE_INDEX, Sample
-from ..skeleton import COCO_JOINTS, NTU_TO_COCO, NUM_NTU_JOINTS
+from ...common.labels import IGNORE_INDEX
+from ...common.openpack import OPENPACK_NULL_ID, OPENPACK_OPERATIONS
+from ...common.skeletons import COCO_JOINTS, NTU_TO_COCO, NUM_NTU_JOINTS
+from ..sample import Sample
 from ._errors import FormatError
 
 ATR_DEVICES = ("atr01", "atr02", "atr03", "atr04")

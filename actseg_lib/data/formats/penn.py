@@ -1,7 +1,7 @@
 """Penn Action: one MATLAB v5 file of annotations a clip, ``<root>/labels/NNNN.mat``.
 
 Each file holds (T = ``nframes``, 13 joints in the order of
-:data:`~actseg_lib.data.skeleton.PENN_JOINTS`)::
+:data:`~actseg_lib.common.skeletons.PENN_JOINTS`)::
 
     action      string       class name, e.g. "baseball_pitch"
     pose        string       coarse view, e.g. "front"
@@ -20,7 +20,7 @@ the file's action in it; ``meta`` holds ``pose``, ``bbox`` [T, 4] float64 as sto
 ``dimensions`` (H, W, T), ``frame_size`` (W, H) and ``split`` ("train" or "test").
 
 ``write`` takes the first body of ``skeleton2d``; a 25-joint NTU skeleton is reduced to
-the 13 Penn joints with :data:`~actseg_lib.data.skeleton.NTU_TO_PENN` (the same for
+the 13 Penn joints with :data:`~actseg_lib.common.skeletons.NTU_TO_PENN` (the same for
 ``joint_scores``, which default to 1). The action is ``class_names[label]``. Missing
 ``meta`` is filled in: ``pose`` "unknown", ``split`` "train", ``bbox`` the joints' extent
 per frame, ``dimensions`` just large enough to hold every joint. Coordinates are stored
@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from ...common.skeletons import NTU_TO_PENN, NUM_NTU_JOINTS, PENN_JOINTS
 from ..sample import Sample
-from ..skeleton import NTU_TO_PENN, NUM_NTU_JOINTS, PENN_JOINTS
 from ._errors import FormatError
 
 NUM_JOINTS = len(PENN_JOINTS)

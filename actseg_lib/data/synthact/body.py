@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..skeleton import NTU_JOINTS, NTU_PARENTS, topological_order
+from ...common.skeletons import NTU_JOINTS, NTU_PARENTS, topological_order
 
 J = {name: i for i, name in enumerate(NTU_JOINTS)}
 

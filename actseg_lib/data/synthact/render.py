@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..skeleton import NTU_EDGES, NTU_PART
+from ...common.skeletons import NTU_EDGES, NTU_PART
 from .body import J
 
 # object -> (shape, width m, height m, RGB), drawn at the acting hand. Sizes are
