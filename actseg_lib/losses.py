@@ -63,3 +63,14 @@ def segmentation_loss(
             smooth = smooth + smoothing_loss(logits.float(), mask, smoothing_clamp)
     loss = ce + smoothing_weight * smooth
     return loss, {"ce": float(ce.detach()), "smooth": float(smooth.detach())}
+
+
+class SegmentationLoss:
+    """:func:`segmentation_loss` as the engine's criterion for models whose forward gives
+    stage logits ``[S, B, K, T]`` (MS-TCN, ASFormer): ``criterion(output, batch, model)``."""
+
+    def __init__(self, smoothing_weight: float = 0.15, smoothing_clamp: float = 16.0):
+        self.smoothing_weight, self.smoothing_clamp = smoothing_weight, smoothing_clamp
+
+    def __call__(self, output: torch.Tensor, batch: dict, model=None) -> tuple[torch.Tensor, dict]:
+        return segmentation_loss(output, batch["labels"], batch["mask"], self.smoothing_weight, self.smoothing_clamp)

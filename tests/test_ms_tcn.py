@@ -39,7 +39,7 @@ def test_receptive_field_of_one_stage_is_two_to_the_layers():
 @torch.no_grad()
 def test_later_stages_read_the_previous_stage_probabilities():
     torch.manual_seed(1)
-    model = MSTCN(5, 3, num_stages=2, num_layers=2, num_f_maps=8, dropout=0.0).eval()
+    model = MSTCN(in_channels=5, num_classes=3, num_stages=2, num_layers=2, num_f_maps=8, dropout=0.0).eval()
     seen = {}
 
     def record(module, args):
@@ -67,7 +67,7 @@ def test_padding_does_not_leak_into_real_frames():
 
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="num_stages"):
-        MSTCN(4, 3, num_stages=0)
-    model = MSTCN(4, 3, num_stages=1, num_layers=1, num_f_maps=4)
+        MSTCN(in_channels=4, num_classes=3, num_stages=0, num_layers=1, num_f_maps=4, dropout=0.5)
+    model = MSTCN(in_channels=4, num_classes=3, num_stages=1, num_layers=1, num_f_maps=4, dropout=0.5)
     with pytest.raises(ValueError, match="mask: expected shape"):
         model(torch.randn(2, 10, 4), torch.ones(2, 9, dtype=torch.bool))

@@ -15,12 +15,13 @@ from pathlib import Path
 import torch
 
 from .. import __version__
+from ..losses import SegmentationLoss
 from ..models.registry import TASKS, build_model, count_parameters, model_config, model_entry
 from . import distributed
 from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .provenance import provenance, write_json
-from .tasks import BoundarySegmentationTask, FrameBoundarySegmentationTask, RecognitionTask, SegmentationTask
+from .tasks import RecognitionTask, SegmentationTask
 from .trainer import RESUME_KEYS, Trainer
 
 
@@ -81,7 +82,7 @@ def _model_code_digest(name: str) -> str:
     delete the folder)."""
     import inspect
 
-    model_file = Path(inspect.getsourcefile(model_entry(name).builder))
+    model_file = Path(inspect.getsourcefile(model_entry(name).model_class))
     siblings = sorted(
         set(re.findall(r"^from \.(\w+) import", model_file.read_text(encoding="utf-8"), re.M)) - {"registry"}
     )
@@ -98,7 +99,7 @@ def prepare_task_data(
     """The task's data object for ``spec``; ``saved``: a checkpoint's data info, whose
     settings (inputs, statistics, frame count) are reused rather than recomputed."""
     settings = saved if saved is not None else data_config
-    if task in ("segmentation", "boundary_segmentation", "frame_boundary_segmentation"):
+    if task == "segmentation":
         from ..data.prepare import prepare_segmentation
 
         return prepare_segmentation(
@@ -116,18 +117,25 @@ def prepare_task_data(
     raise ValueError(f"task {task!r}: expected one of {TASKS}")
 
 
-def make_task(task: str, data, loss_config: dict, data_config: dict | None = None):
-    if task == "segmentation":
-        return SegmentationTask(background=data.background, **loss_config)
-    if task == "boundary_segmentation":
-        return BoundarySegmentationTask(
-            background=data.background, fps=data.fps, ignore_labels=data.ignore_labels, **loss_config
+def make_task(entry, data, loss_config: dict, data_config: dict | None = None):
+    """The engine task for registry ``entry`` on prepared ``data``: its loss, decoder and
+    metrics come from the entry, so the engine names no model."""
+    criterion = entry.loss(**loss_config) if entry.loss is not None else None
+    if entry.task == "segmentation":
+        if criterion is None:
+            criterion = SegmentationLoss(**loss_config)
+        return SegmentationTask(
+            criterion=criterion,
+            decoder=entry.decoder,
+            background=data.background,
+            num_classes=data.num_classes,
+            fps=data.fps,
+            ignore_labels=data.ignore_labels,
+            metrics=entry.metrics,
         )
-    if task == "frame_boundary_segmentation":
-        return FrameBoundarySegmentationTask(background=data.background, **loss_config)
-    if task == "recognition":
+    if entry.task == "recognition":
         return RecognitionTask(augment=bool((data_config or {}).get("augment", False)), **loss_config)
-    raise ValueError(f"task {task!r}: expected one of {TASKS}")
+    raise ValueError(f"task {entry.task!r}: expected one of {TASKS}")
 
 
 def data_model_kwargs(builder, dataset) -> dict:
@@ -176,7 +184,7 @@ def train_model(
     config = merge_overrides(model_config(name, size), overrides)
     train_config = TrainConfig.from_dict(config["train"])
     dataset = prepare_task_data(entry.task, data, config["data"], samples=samples, progress=progress and info.is_main)
-    model_kwargs = {**config["model"], **data_model_kwargs(entry.builder, dataset)}
+    model_kwargs = {**config["model"], **data_model_kwargs(entry.model_class, dataset)}
     torch.manual_seed(train_config.seed)  # the same initial weights on every rank and every run
     model = build_model(name, size, **model_kwargs)
     run_info = {
@@ -191,7 +199,7 @@ def train_model(
     }
     trainer = Trainer(
         model,
-        make_task(entry.task, dataset, config["loss"], config["data"]),
+        make_task(entry, dataset, config["loss"], config["data"]),
         train_config,
         out_dir=out_dir,
         device=device,
@@ -300,7 +308,7 @@ def evaluate_checkpoint(
         )
     trainer = Trainer(
         model,
-        make_task(run_info["task"], dataset, run_info["loss"]),
+        make_task(model_entry(run_info["model"]), dataset, run_info["loss"]),
         {"batch_size": 1},
         device=device,
         progress=progress,

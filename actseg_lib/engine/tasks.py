@@ -11,7 +11,8 @@ from torch.utils.data import default_collate
 from ..common.labels import IGNORE_INDEX
 from ..data.augment import augment_clips
 from ..data.datasets import collate_segmentation
-from ..losses import segmentation_loss
+from ..losses import SegmentationLoss
+from ..metrics.openpack import openpack_macro_f1
 from ..metrics.recognition import mean_class_accuracy, topk_accuracy
 from ..metrics.segmentation import segmentation_scores
 
@@ -33,38 +34,17 @@ def frame_scores(preds: list[np.ndarray], truths: list[np.ndarray], background=(
     return scores
 
 
-class SegmentationTask:
-    """Frame-wise segmentation: models map ``(x [B, T, C], mask [B, T])`` to stage logits
-    ``[S, B, K, T]``; predictions come from the last stage.
+class LastStageArgmax:
+    """The default decoder of segmentation models whose forward gives stage logits
+    ``[S, B, K, T]``: the last stage's argmax, frame by frame."""
 
-    Metrics are the library's MS-TCN-compatible ``segmentation_scores`` (percent), plus
-    ``score``, the mean of accuracy, edit and the three F1s: one number that rewards
-    both frame accuracy and clean segments, used to pick the best epoch.
-    """
-
-    name = "segmentation"
-    collate = staticmethod(collate_segmentation)
-
-    def __init__(self, background=(), smoothing_weight: float = 0.15, smoothing_clamp: float = 16.0):
-        self.background = tuple(background)
-        self.smoothing_weight, self.smoothing_clamp = smoothing_weight, smoothing_clamp
-
-    to_device = staticmethod(batch_to_device)
-
-    def loss(self, model, batch: dict) -> tuple[torch.Tensor, dict]:
-        logits = model(batch["x"], batch["mask"])  # [S, B, K, T]
-        return segmentation_loss(logits, batch["labels"], batch["mask"], self.smoothing_weight, self.smoothing_clamp)
-
-    @torch.no_grad()
-    def predict(self, model, batch: dict) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(predicted labels, true labels) per sequence, cut to its length."""
-        logits = model(batch["x"], batch["mask"])[-1]  # [B, K, T]
-        pred = logits.argmax(1).cpu().numpy()
+    def items(self, model, output: torch.Tensor, batch: dict) -> list[dict]:
+        pred = output[-1].argmax(1).cpu().numpy()  # [B, T]
         labels = batch["labels"].cpu().numpy()
-        return [(pred[b, :n], labels[b, :n]) for b, n in enumerate(batch["lengths"].tolist())]
+        return [{"pred": pred[b, :n], "labels": labels[b, :n]} for b, n in enumerate(batch["lengths"].tolist())]
 
-    def metrics(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> dict:
-        return frame_scores([p for p, _ in pairs], [y for _, y in pairs], self.background)
+    def predictions(self, items: list[dict]) -> dict[str, list[np.ndarray]]:
+        return {"": [item["pred"] for item in items]}
 
 
 def _unwrapped(model):
@@ -72,152 +52,70 @@ def _unwrapped(model):
     return getattr(model, "module", model)
 
 
-class BoundarySegmentationTask:
-    """Segmentation by a model with its own per-second class and boundary outputs and its
-    own loss (SigFormer: :class:`~actseg_lib.models.sigformer.SigFormerLoss`).
+class SegmentationTask:
+    """Frame-wise segmentation: models map ``(x [B, T, C], mask [B, T])`` to an output
+    that their ``criterion`` turns into a loss and their ``decoder`` into per-frame
+    predictions (both from the model's registry entry; the defaults are MS-TCN's
+    stage-wise loss and the last stage's argmax).
 
-    Predictions are refined by the model's boundary filter and barrier pooling, then
-    repeated back to frames. Metrics (percent): ``macro_f1`` (the OpenPack metric on
-    1-second slots, Null ignored, averaged over the classes that are not ignored:
-    :func:`~actseg_lib.metrics.openpack_macro_f1`), the
-    frame metrics ``acc``, ``edit``, ``f1@k`` and ``score`` as :class:`SegmentationTask`;
-    and every one of them again for each boundary threshold of ``thresholds`` and with no
-    refinement at all, keyed ``"<metric> thr <threshold>"`` (``thr none``).
+    Metrics (percent): the MS-TCN-compatible frame metrics (``acc``, ``edit``,
+    ``f1@10/25/50``), ``score`` (their mean: one number that rewards both frame accuracy
+    and clean segments, used to pick the best epoch), with ``"macro_f1"`` in ``metrics``
+    OpenPack's macro F1 on 1-second slots (the ``ignore_labels`` classes left out, a
+    frame predicted as one of them counted as a miss), and every one of them again for
+    each further prediction variant of the decoder, keyed ``"<metric> <variant>"``.
     """
 
-    name = "boundary_segmentation"
+    name = "segmentation"
     collate = staticmethod(collate_segmentation)
     to_device = staticmethod(batch_to_device)
-    THRESHOLDS = (0.5, 0.7, 0.85, 0.95)
 
-    def __init__(self, background=(), fps: float = 30.0, thresholds=THRESHOLDS, ignore_labels=(), **loss_weights):
-        from ..models.sigformer import SigFormerLoss
-
-        self.background, self.fps, self.thresholds = tuple(background), float(fps), tuple(thresholds)
-        self.ignore_labels = tuple(ignore_labels)  # classes never scored (SynthAct's Null index)
-        self.criterion = SigFormerLoss(**loss_weights)
+    def __init__(
+        self,
+        criterion=None,
+        decoder=None,
+        background=(),
+        num_classes: int | None = None,
+        fps: float = 30.0,
+        ignore_labels=(),
+        metrics=(),
+    ):
+        self.criterion = criterion if criterion is not None else SegmentationLoss()
+        self.decoder = decoder if decoder is not None else LastStageArgmax()
+        self.background, self.fps = tuple(background), float(fps)
+        self.num_classes, self.ignore_labels, self.extra_metrics = num_classes, tuple(ignore_labels), tuple(metrics)
+        if "macro_f1" in self.extra_metrics and num_classes is None:
+            raise ValueError("SegmentationTask: the macro F1 needs num_classes")
 
     def loss(self, model, batch: dict) -> tuple[torch.Tensor, dict]:
-        out = model(batch["x"], batch["mask"])
-        return self.criterion(out, batch["labels"], batch["mask"], _unwrapped(model).frames_per_token)
+        return self.criterion(model(batch["x"], batch["mask"]), batch, _unwrapped(model))
 
     @torch.no_grad()
     def predict(self, model, batch: dict) -> list[dict]:
-        """Per sequence: class probabilities [K, N], boundary probabilities [N], the true
-        frame labels [T] and what the refinement needs."""
-        net = _unwrapped(model)
-        out = model(batch["x"], batch["mask"])
-        probs = out.class_logits.float().softmax(1).cpu()
-        boundary = torch.sigmoid(out.boundary_logits.float()).cpu()
-        labels = batch["labels"].cpu().numpy()
-        items = []
-        for b, n in enumerate(batch["lengths"].tolist()):
-            seconds = int(out.token_mask[b].sum())
-            items.append(
-                {
-                    "probs": probs[b, :, :seconds],
-                    "boundary": boundary[b, :seconds],
-                    "labels": labels[b, :n],
-                    "frames_per_token": net.frames_per_token,
-                    "threshold": net.boundary_threshold,
-                    "kernel": net.barrier_kernel,
-                    "alpha": net.barrier_alpha,
-                }
-            )
-        return items
+        """The decoder's items, one per sequence (cut to its length)."""
+        return self.decoder.items(_unwrapped(model), model(batch["x"], batch["mask"]), batch)
 
-    @staticmethod
-    def frame_predictions(items: list[dict], threshold: float | None) -> list[np.ndarray]:
-        """Each sequence's per-frame labels after refinement at ``threshold`` (the model's
-        when None; ``inf`` keeps no boundary, which pools each window whole; ``"none"``
-        skips refinement)."""
-        from ..models.sigformer import local_barrier_pooling
-
-        preds = []
-        for item in items:
-            probs = item["probs"]
-            if threshold != "none":
-                tau = item["threshold"] if threshold is None else threshold
-                mask = torch.ones(1, probs.shape[1], dtype=torch.bool)
-                probs = local_barrier_pooling(
-                    probs[None], item["boundary"][None], mask, tau, item["kernel"], item["alpha"]
-                )[0]
-            seconds = probs.argmax(0).numpy()
-            preds.append(np.repeat(seconds, item["frames_per_token"])[: len(item["labels"])])
-        return preds
-
-    def score_predictions(self, preds: list[np.ndarray], truths: list[np.ndarray], num_classes: int) -> dict:
+    def score_predictions(self, preds: list[np.ndarray], truths: list[np.ndarray]) -> dict:
         """The metrics (percent) of per-frame predictions against per-frame truths."""
-        from ..metrics.openpack import openpack_macro_f1
-
         scores = frame_scores(preds, truths, self.background)
-        times = [np.arange(len(y), dtype=np.int64) * 1000 // int(round(self.fps)) for y in truths]
-        classes = tuple(k for k in range(num_classes) if k not in self.ignore_labels)
-        # a second predicted as an ignored class (Null) is a miss for whichever operation it was
-        preds = [np.where(np.isin(p, self.ignore_labels), IGNORE_INDEX, p) for p in preds]
-        scores["macro_f1"] = 100.0 * openpack_macro_f1(
-            times, preds, times, truths, classes=classes, null_id=IGNORE_INDEX
-        )
+        if "macro_f1" in self.extra_metrics:
+            times = [np.arange(len(y), dtype=np.int64) * 1000 // int(round(self.fps)) for y in truths]
+            classes = tuple(k for k in range(self.num_classes) if k not in self.ignore_labels)
+            # a second predicted as an ignored class (Null) is a miss for whichever class it was
+            preds = [np.where(np.isin(p, self.ignore_labels), IGNORE_INDEX, p) for p in preds]
+            scores["macro_f1"] = 100.0 * openpack_macro_f1(
+                times, preds, times, truths, classes=classes, null_id=IGNORE_INDEX
+            )
         return scores
 
     def metrics(self, items: list[dict]) -> dict:
         truths = [item["labels"] for item in items]
-        num_classes = int(items[0]["probs"].shape[0])
-        result = self.score_predictions(self.frame_predictions(items, None), truths, num_classes)
-        for threshold in (*self.thresholds, "none"):
-            scores = self.score_predictions(self.frame_predictions(items, threshold), truths, num_classes)
-            result.update({f"{key} thr {threshold}": value for key, value in scores.items()})
-        return result
-
-
-class FrameBoundarySegmentationTask:
-    """Segmentation by a model with per-frame class and boundary logits at every stage and
-    its own loss (InterAct: :class:`~actseg_lib.models.interact.InterActLoss`).
-
-    Predictions: the last stage's argmax, smoothed by ASRF's boundary-based refinement
-    (:func:`actseg_lib.postprocess.asrf_smoothing`) at the model's ``boundary_threshold``
-    and ``peak_distance``. Metrics (percent): the frame metrics of
-    :class:`SegmentationTask` on the smoothed predictions, and the same again without
-    smoothing, keyed ``"<metric> raw"``.
-    """
-
-    name = "frame_boundary_segmentation"
-    collate = staticmethod(collate_segmentation)
-    to_device = staticmethod(batch_to_device)
-
-    def __init__(self, background=(), **loss_weights):
-        from ..models.interact import InterActLoss
-
-        self.background = tuple(background)
-        self.criterion = InterActLoss(**loss_weights)
-
-    def loss(self, model, batch: dict) -> tuple[torch.Tensor, dict]:
-        return self.criterion(model(batch["x"], batch["mask"]), batch["labels"], batch["mask"])
-
-    @torch.no_grad()
-    def predict(self, model, batch: dict) -> list[dict]:
-        """Per sequence: raw and smoothed frame predictions [T], the boundary probability
-        [T] and the true labels [T]."""
-        from ..postprocess import asrf_smoothing
-
-        net = _unwrapped(model)
-        out = model(batch["x"], batch["mask"])
-        pred = out.action_logits[-1].argmax(1).cpu().numpy()  # [B, T]
-        boundary = torch.sigmoid(out.boundary_logits[-1].float()).cpu().numpy()  # [B, T]
-        labels = batch["labels"].cpu().numpy()
-        items = []
-        for b, n in enumerate(batch["lengths"].tolist()):
-            smoothed = asrf_smoothing(pred[b, :n], boundary[b, :n], net.boundary_threshold, net.peak_distance)
-            items.append(
-                {"raw": pred[b, :n], "smoothed": smoothed, "boundary": boundary[b, :n], "labels": labels[b, :n]}
-            )
-        return items
-
-    def metrics(self, items: list[dict]) -> dict:
-        truths = [item["labels"] for item in items]
-        result = frame_scores([item["smoothed"] for item in items], truths, self.background)
-        raw = frame_scores([item["raw"] for item in items], truths, self.background)
-        result.update({f"{key} raw": value for key, value in raw.items()})
+        variants = self.decoder.predictions(items)
+        result = self.score_predictions(variants[""], truths)
+        for variant, preds in variants.items():
+            if variant:
+                scores = self.score_predictions(preds, truths)
+                result.update({f"{key} {variant}": value for key, value in scores.items()})
         return result
 
 

@@ -38,13 +38,7 @@ class MSTCN(nn.Module):
     """
 
     def __init__(
-        self,
-        in_channels: int,
-        num_classes: int,
-        num_stages: int = 4,
-        num_layers: int = 10,
-        num_f_maps: int = 64,
-        dropout: float = 0.5,
+        self, *, in_channels: int, num_classes: int, num_stages: int, num_layers: int, num_f_maps: int, dropout: float
     ):
         super().__init__()
         if num_stages < 1 or num_layers < 1:
@@ -67,31 +61,18 @@ class MSTCN(nn.Module):
         return (out, h) if return_features else out
 
 
-@register_model(
+register_model(
     "ms_tcn",
+    MSTCN,
     task="segmentation",
     paper="farha2019mstcn",
-    sizes={
-        # the paper: 4 stages x 10 layers x 64 maps, Adam 5e-4, batch 1, 50 epochs
-        "full": {
-            "model": dict(in_channels=2048, num_classes=48, num_stages=4, num_layers=10, num_f_maps=64, dropout=0.5),
-            "train": dict(optimizer="adam", lr=5e-4, weight_decay=0.0, epochs=50, batch_size=1, scheduler="none"),
-            "loss": dict(smoothing_weight=0.15, smoothing_clamp=16.0),
-        },
-        # a 2-core CPU in minutes: fewer, narrower layers; the same recipe otherwise
-        "reduced": {
-            "model": dict(in_channels=75, num_classes=13, num_stages=3, num_layers=8, num_f_maps=32, dropout=0.5),
-            "train": dict(optimizer="adam", lr=5e-4, weight_decay=0.0, epochs=50, batch_size=1, scheduler="none"),
-            "loss": dict(smoothing_weight=0.15, smoothing_clamp=16.0),
-        },
+    version=1,
+    # the paper: 4 stages x 10 layers x 64 maps, Adam 5e-4, batch 1, 50 epochs
+    full={
+        "model": dict(in_channels=2048, num_classes=48, num_stages=4, num_layers=10, num_f_maps=64, dropout=0.5),
+        "train": dict(optimizer="adam", lr=5e-4, weight_decay=0.0, epochs=50, batch_size=1, scheduler="none"),
+        "loss": dict(smoothing_weight=0.15, smoothing_clamp=16.0),
     },
+    # a 2-core CPU in minutes: fewer, narrower layers on SynthAct's 75 skeleton channels
+    reduced={"model": dict(in_channels=75, num_classes=13, num_stages=3, num_layers=8, num_f_maps=32)},
 )
-def ms_tcn(
-    in_channels: int,
-    num_classes: int,
-    num_stages: int = 4,
-    num_layers: int = 10,
-    num_f_maps: int = 64,
-    dropout: float = 0.5,
-) -> MSTCN:
-    return MSTCN(in_channels, num_classes, num_stages, num_layers, num_f_maps, dropout)

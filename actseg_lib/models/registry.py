@@ -1,64 +1,138 @@
-"""The model registry: every model of the book by name, with its configurations as data.
+"""The model registry: every model of the book by name, with its configuration as data
+and what the engine needs to know about it.
 
-Each entry holds a builder, the task it solves and, per size (``"reduced"`` for a
-2-core CPU in minutes, ``"full"`` for the paper's setting on a GPU), three plain dicts:
+One call registers a model, at the end of its file::
 
-* ``model``: the builder's keyword arguments;
-* ``train``: the training recipe (fields of :class:`actseg_lib.engine.TrainConfig`);
-* ``data``: how samples become inputs (``inputs``, ``sample_rate``, ...);
-* ``loss``: the task loss's weights.
+    register_model(
+        "ms_tcn",
+        MSTCN,                      # the nn.Module; its constructor takes keywords only
+        task="segmentation",        # "segmentation" or "recognition": which data and engine task
+        paper="farha2019mstcn",     # the key in book/references.bib
+        version=1,                  # bump when anything changes the numbers it produces
+        full={                      # the paper's configuration, each value written once
+            "model": {...}, "train": {...}, "data": {...}, "loss": {...},
+        },
+        reduced={"model": {...}, "train": {...}},  # only what the CPU size changes
+    )
 
-``build_model(name, size, **overrides)`` builds the module; ``model_config`` returns a
-copy of the whole configuration so callers can read or change it before building.
+and optionally, for what is specific to the paper (the engine calls them, and names no
+paper):
+
+* ``loss``: a class built with the ``loss`` section's keywords; an instance is called
+  ``criterion(output, batch, model) -> (loss, {part: float})`` with the model's forward
+  output, the batch dict (``x``, ``mask``, ``labels``, ``lengths`` for segmentation) and
+  the model itself (unwrapped from DDP). Default: MS-TCN's stage-wise loss for
+  segmentation (:class:`actseg_lib.losses.SegmentationLoss`), cross-entropy for
+  recognition.
+* ``decoder``: an object with ``items(model, output, batch) -> list[dict]``, one dict per
+  sequence holding at least ``"labels"`` (its true frame labels), and
+  ``predictions(items) -> {variant: [frame labels per sequence]}``: the frame predictions
+  to score, ``""`` the one reported, any other key scored again as ``"<metric>
+  <variant>"``. Default: the last stage's argmax.
+* ``metrics``: extra segmentation metrics beyond the frame metrics; ``("macro_f1",)`` adds
+  OpenPack's macro F1 on 1-second slots.
+
+``model_config(name, size)`` returns the merged sections; ``build_model(name, size,
+**overrides)`` builds the module.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 SIZES = ("reduced", "full")
-# "boundary_segmentation": segmentation by a model with its own class and boundary outputs
-# (SigFormer); same data as "segmentation", its own loss and refinement.
-# "frame_boundary_segmentation": per-frame class and boundary logits at every stage, the
-# model's own loss, ASRF boundary smoothing at inference (InterAct)
-TASKS = ("segmentation", "boundary_segmentation", "frame_boundary_segmentation", "recognition")
+TASKS = ("segmentation", "recognition")
 SECTIONS = ("model", "train", "data", "loss")
+METRICS = ("macro_f1",)
 
 
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
-    builder: Callable
+    model_class: type
     task: str  # one of TASKS
-    sizes: dict = field(repr=False)
-    paper: str = ""
+    paper: str
+    version: int
+    full: dict = field(repr=False)
+    reduced: dict = field(repr=False)
+    loss: Any = None
+    decoder: Any = None
+    metrics: tuple = ()
+
+    def config(self, size: str) -> dict:
+        """The sections at ``size``: ``full`` as written, ``reduced`` as ``full`` with the
+        differences laid over it, section by section."""
+        if size not in SIZES:
+            raise ValueError(f"size: expected one of {SIZES}, got {size!r}")
+        if getattr(self, "legacy", False):  # TEMPORARY
+            source = self.full if size == "full" else self.reduced
+            return {section: copy.deepcopy(source.get(section, {})) for section in SECTIONS}
+        merged = {section: copy.deepcopy(self.full.get(section, {})) for section in SECTIONS}
+        if size == "reduced":
+            for section, values in self.reduced.items():
+                merged[section].update(copy.deepcopy(values))
+        return merged
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(name: str, *, task: str, sizes: dict, paper: str = ""):
-    """Decorator: register ``builder`` under ``name`` with its per-size configurations."""
+def register_model(
+    name: str,
+    model_class: type = None,
+    *,
+    sizes: dict | None = None,  # TEMPORARY (refactor in progress): the old decorator style
+    task: str,
+    paper: str = "",
+    version: int = 1,
+    full: dict = None,
+    reduced: dict = None,
+    loss=None,
+    decoder=None,
+    metrics: tuple = (),
+) -> ModelEntry:
+    """Register ``model_class`` under ``name`` (see the module docstring)."""
+    if sizes is not None:  # TEMPORARY: the old style, until every model file is converted
+
+        def decorate(builder):
+            _REGISTRY[name] = ModelEntry(name, builder, task, paper, 1, sizes["full"], sizes["reduced"])
+            object.__setattr__(_REGISTRY[name], "legacy", True)
+            return builder
+
+        return decorate
+    where = f"register_model({name!r})"
     if task not in TASKS:
-        raise ValueError(f"register_model({name!r}): task must be one of {TASKS}, got {task!r}")
-    missing = [s for s in SIZES if s not in sizes]
-    if missing:
-        raise ValueError(f"register_model({name!r}): sizes lacks {missing}")
-    for size, config in sizes.items():
+        raise ValueError(f"{where}: task must be one of {TASKS}, got {task!r}")
+    if not isinstance(version, int) or version < 1:
+        raise ValueError(f"{where}: version must be an integer >= 1, got {version!r}")
+    for label, config in (("full", full), ("reduced", reduced)):
         unknown = set(config) - set(SECTIONS)
         if unknown:
-            raise ValueError(f"register_model({name!r}): size {size!r} has unknown sections {sorted(unknown)}")
-
-    def decorate(builder):
-        if name in _REGISTRY and _REGISTRY[name].builder is not builder:
-            raise ValueError(f"model name {name!r} is already registered")
-        _REGISTRY[name] = ModelEntry(name, builder, task, sizes, paper)
-        return builder
-
-    return decorate
+            raise ValueError(f"{where}: {label} has unknown sections {sorted(unknown)}; expected {SECTIONS}")
+    unknown_metrics = set(metrics) - set(METRICS)
+    if unknown_metrics:
+        raise ValueError(f"{where}: unknown metrics {sorted(unknown_metrics)}; known: {METRICS}")
+    signature = inspect.signature(model_class)
+    positional = [
+        p.name
+        for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"
+    ]
+    if positional:
+        raise TypeError(f"{where}: {model_class.__name__}'s constructor must take keywords only, has {positional}")
+    accepted = set(signature.parameters)
+    for label, config in (("full", full), ("reduced", reduced)):
+        unknown = set(config.get("model", {})) - accepted
+        if unknown:
+            raise TypeError(f"{where}: {label}['model'] has {sorted(unknown)}, not arguments of {model_class.__name__}")
+    if name in _REGISTRY and _REGISTRY[name].model_class is not model_class:
+        raise ValueError(f"model name {name!r} is already registered")
+    entry = ModelEntry(name, model_class, task, paper, version, full, reduced, loss, decoder, tuple(metrics))
+    _REGISTRY[name] = entry
+    return entry
 
 
 def _ensure_loaded() -> None:
@@ -79,11 +153,7 @@ def model_entry(name: str) -> ModelEntry:
 
 def model_config(name: str, size: str = "reduced") -> dict:
     """A deep copy of ``{"model", "train", "data", "loss"}`` for ``name`` at ``size``."""
-    entry = model_entry(name)
-    if size not in entry.sizes:
-        raise ValueError(f"size: expected one of {tuple(entry.sizes)}, got {size!r}")
-    config = copy.deepcopy(entry.sizes[size])
-    return {section: config.get(section, {}) for section in SECTIONS}
+    return model_entry(name).config(size)
 
 
 def build_model(name: str, size: str = "reduced", **overrides):
@@ -92,15 +162,15 @@ def build_model(name: str, size: str = "reduced", **overrides):
     >>> model = build_model("ms_tcn", "reduced", in_channels=6, num_classes=7)
     """
     entry = model_entry(name)
-    kwargs = model_config(name, size)["model"]
-    accepted = set(inspect.signature(entry.builder).parameters)
+    kwargs = entry.config(size)["model"]
+    accepted = set(inspect.signature(entry.model_class).parameters)
     unknown = set(overrides) - accepted
     if unknown:
         raise TypeError(
             f"build_model({name!r}): unknown argument(s) {sorted(unknown)}; {name} accepts {sorted(accepted)}"
         )
     kwargs.update(overrides)
-    return entry.builder(**kwargs)
+    return entry.model_class(**kwargs)
 
 
 def count_parameters(model) -> int:

@@ -1,11 +1,15 @@
-"""Multi-head attention between two token sets, the one place the models call
-PyTorch's ``scaled_dot_product_attention``.
+"""Multi-head attention, the one attention module of the book's models, and the one place
+they reach PyTorch's ``scaled_dot_product_attention``.
 
-The models own their projections (``q``: D -> D, ``kv``: D -> 2D, and an output
-projection they apply themselves) and decide which tokens meet; this function does the
-head split, the attention and the head merge. With ``return_weights`` it computes the
-softmax explicitly instead of calling the fused kernel (for the book's attention maps;
-no dropout then).
+For queries Q = X W_q, keys and values [K, V] = C W_kv (C = X for self-attention), heads
+of width d, and an optional boolean mask M (query i may read key j where M[i, j]):
+
+    Attention(Q, K, V) = softmax(Q K^T / sqrt(d) + log M) V
+
+A query with no key to read (a row of M all False) reads nothing: its output is exactly
+zero, before and after the output projection (a softmax over nothing would be NaN, and
+the projection's bias would otherwise leak in). Which tokens meet is the model's
+business: each paper builds its own queries, contexts and masks around this module.
 """
 
 from __future__ import annotations
@@ -17,26 +21,100 @@ from torch import nn
 from torch.nn import functional as F
 
 
-def multihead_attention(
-    q_proj: nn.Module,
-    kv_proj: nn.Module,
-    queries: torch.Tensor,
-    context: torch.Tensor,
-    heads: int,
+def masked_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    allowed: torch.Tensor | None = None,
     dropout_p: float = 0.0,
     return_weights: bool = False,
 ):
-    """``queries [N, Lq, D]`` attend to ``context [N, Lk, D]`` -> ``(out [N, Lq, D], weights)``,
-    ``out`` with the heads merged (before any output projection), ``weights``
-    ``[N, heads, Lq, Lk]`` when ``return_weights`` else None."""
+    """``softmax(q k^T / sqrt(d) + log M) v`` per head: ``q [B, H, N, d]``, ``k``, ``v``
+    ``[B, H, M, d]``, ``allowed [B, N, M]`` or ``[B, H, N, M]`` bool (None: every key).
+
+    Returns the output ``[B, H, N, d]``, or ``(output, weights [B, H, N, M])`` with
+    ``return_weights`` (the softmax computed explicitly, no dropout; weights exactly 0
+    where not allowed). A query with no allowed key gets a zero output."""
+    if allowed is None:
+        if return_weights:
+            weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
+            return weights @ v, weights
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+    if allowed.dim() == 3:
+        allowed = allowed[:, None]  # [B, 1, N, M]: the same mask for every head
+    reads = allowed.any(dim=-1, keepdim=True)  # [B, 1, N, 1]
+    # a row with nothing to read would be softmax over -inf (NaN): let it read all, then zero it
+    safe = allowed | ~reads
+    if return_weights:
+        scores = (q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])).masked_fill(~safe, float("-inf"))
+        weights = torch.softmax(scores, dim=-1) * reads
+        return weights @ v, weights
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=safe, dropout_p=dropout_p)
+    return out * reads
+
+
+class Attention(nn.Module):
+    """Multi-head attention of ``queries [B, N, D]`` over ``context [B, M, D]``
+    (self-attention when ``context`` is None), with an optional boolean mask
+    ``allowed [B, N, M]``.
+
+    Args:
+        dim: D, the width of queries, context and output.
+        heads: H.
+        dim_head: d, each head's width (default D / H); the heads together are H d wide.
+        bias: biases in the query and key/value projections (the output projection
+            always has one).
+        dropout: on the attention weights, in training only.
+
+    Bookkeeping, for the book's analyses: ``score_pairs`` is the number of query-key
+    scores of the last call per sample and head (N M, the attention's cost); with
+    ``record = True`` the call computes the softmax explicitly (no dropout) and keeps
+    the weights ``[B, H, N, M]`` in ``weights``.
+    """
+
+    def __init__(self, dim: int, heads: int, dim_head: int | None = None, bias: bool = True, dropout: float = 0.0):
+        super().__init__()
+        if dim_head is None:
+            if dim % heads:
+                raise ValueError(f"Attention: dim {dim} is not divisible by heads {heads}")
+            dim_head = dim // heads
+        inner = heads * dim_head
+        self.heads, self.dim_head, self.dropout = heads, dim_head, dropout
+        self.q = nn.Linear(dim, inner, bias=bias)
+        self.kv = nn.Linear(dim, 2 * inner, bias=bias)  # keys, then values
+        self.out = nn.Linear(inner, dim)
+        self.record = False
+        self.weights = None
+        self.score_pairs = 0
+
+    def forward(
+        self, queries: torch.Tensor, context: torch.Tensor | None = None, allowed: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        context = queries if context is None else context
+        B, N, _ = queries.shape
+        M = context.shape[1]
+        H, d = self.heads, self.dim_head
+        q = self.q(queries).reshape(B, N, H, d).transpose(1, 2)  # [B, H, N, d]
+        k, v = self.kv(context).reshape(B, M, 2, H, d).permute(2, 0, 3, 1, 4)  # 2 x [B, H, M, d]
+        self.score_pairs = N * M
+        if self.record:
+            out, weights = masked_attention(q, k, v, allowed, return_weights=True)
+            self.weights = weights.detach()
+        else:
+            out = masked_attention(q, k, v, allowed, dropout_p=self.dropout if self.training else 0.0)
+        out = self.out(out.transpose(1, 2).reshape(B, N, H * d))  # [B, N, D]
+        if allowed is not None:  # a query with nothing to read gets nothing, not the output bias
+            out = out * allowed.any(dim=-1, keepdim=True).to(out.dtype)
+        return out
+
+
+def multihead_attention(q_proj, kv_proj, queries, context, heads, dropout_p=0.0, return_weights=False):
+    """TEMPORARY (refactor in progress): the old functional form, until STAR and the 3D
+    deformable transformer use :class:`Attention`."""
     N, Lq, D = queries.shape
     Lk = context.shape[1]
-    q = q_proj(queries).reshape(N, Lq, heads, D // heads).transpose(1, 2)  # [N, H, Lq, Dh]
-    k, v = kv_proj(context).reshape(N, Lk, 2, heads, D // heads).permute(2, 0, 3, 1, 4)  # 2 x [N, H, Lk, Dh]
-    weights = None
-    if return_weights:
-        weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(D // heads), dim=-1)  # [N, H, Lq, Lk]
-        out = weights @ v
-    else:
-        out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+    q = q_proj(queries).reshape(N, Lq, heads, D // heads).transpose(1, 2)
+    k, v = kv_proj(context).reshape(N, Lk, 2, heads, D // heads).permute(2, 0, 3, 1, 4)
+    out = masked_attention(q, k, v, None, dropout_p, return_weights)
+    out, weights = out if return_weights else (out, None)
     return out.transpose(1, 2).reshape(N, Lq, D), weights
