@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -391,6 +392,24 @@ def test_task_smooths_and_reports_raw_scores():
             raw[b, :n].numpy(), boundary[b, :n].numpy(), model.boundary_threshold, model.peak_distance
         )
         np.testing.assert_array_equal(item["smoothed"], expected)
+
+
+def test_refinement_reports_smoothed_predictions_and_the_raw_ones_apart():
+    """One flickering frame inside an action, a boundary peak where the next starts: the
+    reported predictions are ASRF-smoothed (no flicker), the raw ones scored as ``raw``."""
+    raw = [0] * 8 + [1] + [0] + [2] * 10
+    action = F.one_hot(torch.tensor(raw), 3).T.float()[None, None] * 5  # [S=1, B=1, A=3, T=20]
+    boundary = torch.full((1, 1, 20), -5.0)
+    boundary[0, 0, 10] = 5.0
+    out = InterActOutput(action, boundary, torch.ones(1, 20, dtype=torch.bool))
+    model = SimpleNamespace(boundary_threshold=0.5, peak_distance=2)
+    truth = torch.tensor([[0] * 10 + [2] * 10])
+    refinement = InterActRefinement()
+    items = refinement.items(model, out, {"labels": truth, "lengths": torch.tensor([20])})
+    preds = refinement.predictions(items)
+    assert preds[""][0].tolist() == truth[0].tolist() and preds["raw"][0].tolist() == raw
+    scores = SegmentationTask(decoder=refinement).metrics(items)
+    assert scores["acc"] == 100.0 and scores["acc raw"] == 95.0
 
 
 def test_presets_build_and_count():

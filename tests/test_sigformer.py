@@ -3,6 +3,8 @@ the event regions; barrier pooling never crosses a kept boundary and runs along 
 boundary targets stay inside each sequence; the loss ignores Null."""
 
 import itertools
+import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from actseg_lib.models.sigformer import (
     SecondTokenizer,
     SigFormer,
     SigFormerLoss,
+    SigFormerOutput,
     SigFormerRefinement,
     SparseGuidedCrossModalModule,
     SparseGuidedFusion,
@@ -412,3 +415,28 @@ def test_task_trains_with_the_sigformer_loss_and_scores_every_refinement():
     unrefined = [np.repeat(item["probs"].argmax(0).numpy(), FPS)[: len(item["labels"])] for item in items]
     for got, expected in zip(SigFormerRefinement.frame_predictions(items, "none"), unrefined):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_refinement_reports_the_models_threshold_and_each_listed_one():
+    """A kept boundary (p = 0.8) between a sure class-0 half and an unsure class-1 half:
+    at the model's threshold 0.7 it is a wall and the right half stays class 1; at 0.85
+    it is a soft barrier and the sure half pools the right half over to class 0."""
+    logits = torch.tensor([[4.0] * 4 + [-0.5] * 4, [0.0] * 8])[None]  # [1, K=2, N=8]
+    boundary = torch.full((1, 8), -10.0)
+    boundary[0, 4] = math.log(0.8 / 0.2)  # p = 0.8
+    out = SigFormerOutput(logits, boundary, [], [], torch.ones(1, 8, dtype=torch.bool), None, None, None)
+    model = SimpleNamespace(frames_per_token=2, boundary_threshold=0.7, barrier_kernel=99, barrier_alpha=0.1)
+    batch = {"labels": torch.tensor([[0] * 8 + [1] * 7]), "lengths": torch.tensor([15])}
+    refinement = SigFormerRefinement()
+    preds = {
+        key: value[0].tolist() for key, value in refinement.predictions(refinement.items(model, out, batch)).items()
+    }
+    walled, pooled = [0] * 8 + [1] * 7, [0] * 15
+    assert preds == {
+        "": walled,
+        "thr 0.5": walled,
+        "thr 0.7": walled,
+        "thr 0.85": pooled,
+        "thr 0.95": pooled,
+        "thr none": walled,
+    }
