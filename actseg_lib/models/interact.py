@@ -17,10 +17,17 @@ The pipeline (the paper's Fig. 2), for frame inputs ``x [B, T, C]``:
    r = 1..H: Q^r = QBlock(Q^{r-1}, X_{r-1}) (Eq. 4), F^r = FBlock(F^{r-1}, Q^r) (Eq. 5).
 3. **Output head.** At every stage, action logits P_a^r = Q_a^r F_a^r^T [A, T] and a
    boundary logit P_b^r = q_b F_b^r^T [1, T]. At inference, ASRF's boundary-based
-   smoothing (:func:`actseg_lib.postprocess.asrf_smoothing`) on the last stage.
+   smoothing (:func:`actseg_lib.postprocess.asrf_smoothing`) on the last stage
+   (:class:`InterActRefinement`).
 4. **Loss** (Eqs. 6-9), summed over the stages r = 1..H: focal loss on frames, dice
    loss over the classes present in the video, and gamma x BCE against Gaussian-smoothed
-   boundary targets.
+   boundary targets (:class:`InterActLoss`).
+
+Shared blocks: the attention layers are :class:`~actseg_lib.nn.attention.Attention`
+(projections without bias), Eq. 4's MLP is :class:`~actseg_lib.nn.feedforward.FeedForward`
+in a pre-norm residual, MFAI's encoder blocks are
+:class:`~actseg_lib.nn.asformer_block.ASFormerBlock`, the skeleton graphs come from
+:mod:`actseg_lib.common.skeletons`.
 
 No code is public. Where the paper is silent we chose, and say so here:
 

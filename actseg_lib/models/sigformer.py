@@ -14,7 +14,10 @@ The data flow, one token per second (``N`` seconds, ``D`` the fused width)::
     at inference: boundary_threshold_filter + local_barrier_pooling -> refined class probabilities
 
 Every named part of the paper is a module (or function) below; ``SigFormerLoss`` is the
-training objective.
+training objective and ``SigFormerRefinement`` what the engine predicts with. Every
+attention is the shared :class:`~actseg_lib.nn.attention.Attention` (query and key/value
+projections without bias), every feed-forward the shared
+:class:`~actseg_lib.nn.feedforward.FeedForward` in a post-norm residual.
 
 **Where the paper and the official code (LIUQI-creat/SigFormer) differ**, this file
 implements the paper:
