@@ -320,7 +320,9 @@ def test_loss_sums_focal_dice_and_boundary_over_the_trained_stages():
     S, B, A, T = 4, 2, 5, 16
     out = InterActOutput(torch.randn(S, B, A, T), torch.randn(S, B, T), torch.ones(B, T, dtype=torch.bool))
     labels = torch.randint(0, A, (B, T))
-    criterion = InterActLoss(focal_weight=1.0, dice_weight=0.5, boundary_weight=2.0, boundary_sigma=1.0)
+    criterion = InterActLoss(
+        focal_weight=1.0, dice_weight=0.5, boundary_weight=2.0, focal_gamma=2.0, boundary_sigma=1.0
+    )
     loss, parts = criterion(out, {"labels": labels, "mask": out.mask})
     target = gaussian_boundary_targets(labels, out.mask, 1.0)
     expected = sum(
@@ -365,7 +367,12 @@ def test_boundary_peaks_respect_threshold_distance_and_edges():
 def test_task_smooths_and_reports_raw_scores():
     entry = model_entry("interact")
     assert entry.task == "segmentation" and isinstance(entry.decoder, InterActRefinement)
-    task = SegmentationTask(criterion=entry.loss(), decoder=entry.decoder, background=(0,), metrics=entry.metrics)
+    task = SegmentationTask(
+        criterion=entry.loss(**entry.config("reduced")["loss"]),
+        decoder=entry.decoder,
+        background=(0,),
+        metrics=entry.metrics,
+    )
     model = tiny(num_stages=1)
     batch = {
         "x": torch.randn(2, 30, 3 * V),

@@ -58,5 +58,13 @@ def test_reduced_unsets_a_key_of_full_and_only_one_that_full_has():
     assert entry.config("reduced")["train"] == {"optimizer": "adamw"}
     assert entry.config("full")["train"] == {"optimizer": "sgd", "momentum": 0.9}
     with pytest.raises(ValueError, match=r"unsets \['nesterov'\]"):
-        register_model("unset_check", Model, task="recognition", full=full, reduced={"train": {"nesterov": UNSET}})
+        register_model(
+            "unset_check",
+            Model,
+            task="recognition",
+            paper="",
+            version=1,
+            full=full,
+            reduced={"train": {"nesterov": UNSET}},
+        )
     assert "unset_check" not in list_models()

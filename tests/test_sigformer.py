@@ -12,7 +12,7 @@ import torch
 
 from actseg_lib.common import IGNORE_INDEX
 from actseg_lib.engine.tasks import SegmentationTask
-from actseg_lib.models import build_model, count_parameters, model_entry
+from actseg_lib.models import build_model, count_parameters, model_config, model_entry
 from actseg_lib.models.sigformer import (
     EventTokenizer,
     SecondTokenizer,
@@ -259,7 +259,7 @@ def test_loss_ignores_null():
     labels[:, : 4 * FPS] = IGNORE_INDEX  # the first four seconds are Null
     labels[:, 7 * FPS :] = 2
     mask = torch.ones(1, x.shape[1], dtype=torch.bool)
-    loss_fn = SigFormerLoss()
+    loss_fn = SigFormerLoss(**model_config("sigformer", "full")["loss"])
     out = model(x, mask)
     _, parts = loss_fn(out, {"labels": labels, "mask": mask}, model)
     out.class_logits = out.class_logits.clone()
@@ -278,9 +278,11 @@ def test_loss_is_the_weighted_sum_of_its_four_terms():
     with torch.no_grad():
         out = model(x, mask)
     batch = {"labels": labels, "mask": mask}
-    _, parts = SigFormerLoss()(out, batch, model)
+    _, parts = SigFormerLoss(**model_config("sigformer", "full")["loss"])(out, batch, model)
     for weights in ((0.5, 0.5, 0.2, 0.2), (0.5, 0.0, 0.2, 0.0), (1.0, 0.0, 0.0, 0.0)):
-        loss, _ = SigFormerLoss(*weights)(out, batch, model)
+        loss, _ = SigFormerLoss(
+            **dict(zip(("class_weight", "inner_class_weight", "boundary_weight", "inner_boundary_weight"), weights))
+        )(out, batch, model)
         expected = sum(w * parts[k] for w, k in zip(weights, ("ce", "inner_ce", "bce", "inner_bce")))
         assert float(loss.detach()) == pytest.approx(float(expected), rel=1e-5)
 
@@ -395,7 +397,11 @@ def test_task_trains_with_the_sigformer_loss_and_scores_every_refinement():
     entry = model_entry("sigformer")
     assert entry.task == "segmentation" and isinstance(entry.decoder, SigFormerRefinement)
     task = SegmentationTask(
-        criterion=entry.loss(), decoder=entry.decoder, num_classes=5, fps=FPS, metrics=entry.metrics
+        criterion=entry.loss(**entry.config("reduced")["loss"]),
+        decoder=entry.decoder,
+        num_classes=5,
+        fps=FPS,
+        metrics=entry.metrics,
     )
     model = tiny(boundary_threshold=0.7)
     x = frames(B=2, seconds=10)

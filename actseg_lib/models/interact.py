@@ -608,11 +608,12 @@ class InterActLoss(nn.Module):
 
     def __init__(
         self,
-        focal_weight: float = 1.0,
-        dice_weight: float = 1.0,
-        boundary_weight: float = 1.0,
-        focal_gamma: float = 2.0,
-        boundary_sigma: float = 2.0,
+        *,
+        focal_weight: float,
+        dice_weight: float,
+        boundary_weight: float,
+        focal_gamma: float,
+        boundary_sigma: float,
     ):
         super().__init__()
         self.focal_weight, self.dice_weight, self.boundary_weight = focal_weight, dice_weight, boundary_weight

@@ -80,9 +80,6 @@ class ModelEntry:
         the key)."""
         if size not in SIZES:
             raise ValueError(f"size: expected one of {SIZES}, got {size!r}")
-        if getattr(self, "legacy", False):  # TEMPORARY
-            source = self.full if size == "full" else self.reduced
-            return {section: copy.deepcopy(source.get(section, {})) for section in SECTIONS}
         merged = {section: copy.deepcopy(self.full.get(section, {})) for section in SECTIONS}
         if size == "reduced":
             for section, values in self.reduced.items():
@@ -99,27 +96,18 @@ _REGISTRY: dict[str, ModelEntry] = {}
 
 def register_model(
     name: str,
-    model_class: type = None,
+    model_class: type,
     *,
-    sizes: dict | None = None,  # TEMPORARY (refactor in progress): the old decorator style
     task: str,
-    paper: str = "",
-    version: int = 1,
-    full: dict = None,
-    reduced: dict = None,
+    paper: str,
+    version: int,
+    full: dict,
+    reduced: dict,
     loss=None,
     decoder=None,
     metrics: tuple = (),
 ) -> ModelEntry:
     """Register ``model_class`` under ``name`` (see the module docstring)."""
-    if sizes is not None:  # TEMPORARY: the old style, until every model file is converted
-
-        def decorate(builder):
-            _REGISTRY[name] = ModelEntry(name, builder, task, paper, 1, sizes["full"], sizes["reduced"])
-            object.__setattr__(_REGISTRY[name], "legacy", True)
-            return builder
-
-        return decorate
     where = f"register_model({name!r})"
     if task not in TASKS:
         raise ValueError(f"{where}: task must be one of {TASKS}, got {task!r}")

@@ -754,11 +754,7 @@ class SigFormerLoss(nn.Module):
     """
 
     def __init__(
-        self,
-        class_weight: float = 0.5,
-        inner_class_weight: float = 0.5,
-        boundary_weight: float = 0.2,
-        inner_boundary_weight: float = 0.2,
+        self, *, class_weight: float, inner_class_weight: float, boundary_weight: float, inner_boundary_weight: float
     ):
         super().__init__()
         self.weights = (class_weight, inner_class_weight, boundary_weight, inner_boundary_weight)

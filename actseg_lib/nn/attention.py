@@ -106,4 +106,3 @@ class Attention(nn.Module):
         if allowed is not None:  # a query with nothing to read gets nothing, not the output bias
             out = out * allowed.any(dim=-1, keepdim=True).to(out.dtype)
         return out
-
