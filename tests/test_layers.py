@@ -4,7 +4,7 @@ syntax tree (relative and absolute, at module level and inside functions), so a 
 import inside a function counts like any other. Imports by computed name
 (``importlib.import_module``) are not seen.
 
-    common/         nothing of actseg_lib (constants every layer may import)
+    common/         nothing of actseg_lib (constants every layer may import); versions.py too
     nn/             common/ only
     models/<paper>  nn/, common/, postprocess, models/registry: never another paper's file
     data/           never metrics/, engine/ or models/; its generic modules (all but
@@ -143,6 +143,11 @@ def test_generic_data_modules_do_not_import_synthact():
 
 def test_common_imports_nothing_of_the_library():
     assert violations(files("common"), lambda t: not within(t, *lib("common"))) == []
+
+
+def test_versions_import_nothing_of_the_library():
+    """Every layer may read the versions (SynthAct's generator does), so they import nothing."""
+    assert violations([PACKAGE_DIR / "versions.py"], lambda t: True) == []
 
 
 def test_nn_imports_only_common():
