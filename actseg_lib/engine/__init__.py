@@ -1,17 +1,11 @@
 """Training: the trainer, its configuration, checkpoints, distributed set-up, and whole
-runs by name (``train_model``, ``evaluate_checkpoint``)."""
+runs by name (``train_model``, ``evaluate_checkpoint``), and their keys and records
+(``cached_run_dir``, ``recorded_run``)."""
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .run import (
-    cached_run_dir,
-    default_runs_dir,
-    evaluate_checkpoint,
-    load_trained,
-    recorded_run,
-    summary_line,
-    train_model,
-)
+from .records import cached_run_dir, recorded_run, records_dir, run_key
+from .run import default_runs_dir, evaluate_checkpoint, load_trained, summary_line, train_model
 from .tasks import SegmentationTask
 from .trainer import Trainer
 
@@ -25,6 +19,8 @@ __all__ = [
     "load_checkpoint",
     "load_trained",
     "recorded_run",
+    "records_dir",
+    "run_key",
     "save_checkpoint",
     "summary_line",
     "train_model",
