@@ -84,10 +84,6 @@ def violations(paths, forbidden) -> list[str]:
 
 
 MODEL_FILES = [p for p in sorted((PACKAGE_DIR / "models").glob("*.py")) if p.name not in MODEL_SUPPORT]
-# TEMPORARY: interact.py is converted on another branch of issue 17 (it still takes
-# ASFormerBlock from asformer.py and CrossAttention from sigformer.py); the mark goes
-# when that branch is merged. strict: the test fails as soon as the file complies.
-NOT_YET_CONVERTED = {"interact.py": "interact.py still imports asformer.py and sigformer.py (issue 17, item 1)"}
 
 
 def test_the_reader_sees_every_kind_of_import():
@@ -108,15 +104,7 @@ def test_every_layer_has_files():
     assert len(MODEL_FILES) >= 6 and {p.name for p in MODEL_FILES} >= {"ms_tcn.py", "interact.py"}
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(p, id=p.name, marks=pytest.mark.xfail(strict=True, reason=NOT_YET_CONVERTED[p.name]))
-        if p.name in NOT_YET_CONVERTED
-        else pytest.param(p, id=p.name)
-        for p in MODEL_FILES
-    ],
-)
+@pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.name)
 def test_a_paper_file_imports_only_shared_blocks_and_the_registry(path):
     allowed = lib("nn", "common", "postprocess", "models.registry")
     assert violations([path], lambda t: not within(t, *allowed)) == []

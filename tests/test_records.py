@@ -249,23 +249,9 @@ def test_command_values_read_back_as_written():
 
 # --- canaries ------------------------------------------------------------------------
 
-# TEMPORARY: sigformer.py and interact.py are converted on another branch of issue 17; on
-# this branch their registry entries still name the old task kinds, which the engine's
-# generic task no longer trains. Their canaries were recorded with the code before the
-# refactor (commit 4403b90); the marks go when the converted files are merged.
-NOT_YET_CONVERTED = {"sigformer", "interact"}
-
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "model",
-    [
-        pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="model file not yet converted (issue 17)"))
-        if m in NOT_YET_CONVERTED
-        else m
-        for m in list_models()
-    ],
-)
+@pytest.mark.parametrize("model", list_models())
 def test_the_models_canary_reproduces_its_record(model):
     """Re-train the model's canary (2 epochs at the reduced size on a SynthAct subset, one
     thread) and compare every loss and score with its record: bit for bit on the machine

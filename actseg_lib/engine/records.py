@@ -78,8 +78,6 @@ def run_key(name: str, data: str, size: str = "reduced", overrides: dict | None 
     ``overrides`` (sections model/train/data/loss); ``every``: on every n-th sample only."""
     entry = model_entry(name)
     task = entry.task
-    if task.endswith("_segmentation"):  # TEMPORARY: a model file not yet converted (issue 17)
-        task = "segmentation"
     config = _run.merge_overrides(model_config(name, size), overrides)
     config["train"] = TrainConfig.from_dict(config["train"]).to_dict()
     ingredients = {
