@@ -1,6 +1,8 @@
 """Training: the trainer, its configuration, checkpoints, distributed set-up, and whole
-runs by name (``train_model``, ``evaluate_checkpoint``)."""
+runs by name (``train_model``, ``evaluate_checkpoint``), and the runs chapters show
+(``train_or_load``, ``recorded_arms``)."""
 
+from .arms import recorded_arms, train_or_load, trained_arms, with_seed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .run import (
@@ -24,8 +26,12 @@ __all__ = [
     "evaluate_checkpoint",
     "load_checkpoint",
     "load_trained",
+    "recorded_arms",
     "recorded_run",
     "save_checkpoint",
     "summary_line",
     "train_model",
+    "train_or_load",
+    "trained_arms",
+    "with_seed",
 ]
