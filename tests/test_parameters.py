@@ -83,6 +83,8 @@ def test_parameter_table_rows_shares_and_total():
     total = count_parameters(small)
     assert table.row("blocks")["reduced"] == f"{2 * (16 + 4):,}"
     assert table.rows[1][2] == f"{40 / total:.1%}"
+    assert table.row("blocks")["full"] == f"{2 * (64 + 8):,}"
+    assert table.rows[1][4] == f"{2 * (64 + 8) / count_parameters(large):.1%}"  # the full model's own total
     assert table.rows[-1] == ("**total**", f"**{total:,}**", "", f"**{count_parameters(large):,}**", "")
     assert table.data["full"]["queries"] == 40
     plain = parameter_table({"reduced": small}, toy_parts, rest="norms", shares=False)

@@ -82,3 +82,10 @@ def test_compare_without_any_spread_and_with_one_seed():
     assert c.difference == 0 and c.low == c.high == 0 and not c.apart
     with pytest.raises(ValueError, match="two seeds"):
         compare_seeds([1.0], [1.0, 2.0])
+
+
+def test_welch_interval_when_one_arm_has_no_spread_is_the_other_arms_interval():
+    # b has no spread: Welch's degrees of freedom fall to n_a - 1 = 2 (a pooled test would use 4)
+    c = compare_seeds([1.0, 2.0, 3.0], [5.0, 5.0, 5.0])
+    half = T_975_2 / math.sqrt(3)
+    assert (c.low, c.high) == pytest.approx((-3.0 - half, -3.0 + half), rel=1e-9)
