@@ -14,7 +14,7 @@ export PATH := $(BIN):$(PATH)
 export ACTSEG_SIZE ?= reduced
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: install test test-lib test-notebooks book book-strict lab bench sync-notebooks clean
+.PHONY: install lint format test test-fast test-lib test-notebooks book book-strict lab bench sync-notebooks clean
 
 install: $(STAMP)
 
@@ -28,8 +28,22 @@ $(STAMP): requirements.txt requirements-data.txt pyproject.toml
 	$(BIN)/python -c "import torch; print('torch', torch.__version__, 'installed')"
 	touch $(STAMP)
 
-## make test: library tests, every notebook through nbval, and a strict book build
-test: test-lib test-notebooks book-strict
+## make test: lint, library tests, every notebook through nbval, and a strict book build
+test: lint test-lib test-notebooks book-strict
+
+## make test-fast: lint and the library tests not marked slow (no subprocesses, no notebooks)
+test-fast: lint install
+	$(BIN)/python -m pytest -p no:cacheprovider -m "not slow" tests
+
+## make lint: ruff's lint and format checks (configured in pyproject.toml)
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## make format: apply ruff's fixes and formatting
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 test-lib: install
 	$(BIN)/python -m pytest -p no:cacheprovider tests
