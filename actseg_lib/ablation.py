@@ -20,7 +20,7 @@ from .tables import Table
 Runs = Sequence[Mapping]  # the results of one arm, one per seed
 
 
-def scores(runs: Runs, metric: str, split: str = "test") -> list[float]:
+def seed_scores(runs: Runs, metric: str, split: str = "test") -> list[float]:
     """``run[split][metric]`` for each run (seed) of an arm, in order."""
     values = []
     for i, run in enumerate(runs):
@@ -135,7 +135,7 @@ def ablation_table(
             raise ValueError(f"arm {arm!r} has no runs")
         row = [str(arm), *(notes[column][arm] for column in notes)]
         for label, key in metrics.items():
-            summary = seed_summary(scores(runs, key, split), confidence)
+            summary = seed_summary(seed_scores(runs, key, split), confidence)
             data[arm, label] = summary
             counts.append(summary.n)
             row.append(summary.format(digits, spread))
@@ -174,7 +174,7 @@ def comparison_table(
             if arm not in runs_by_arm:
                 raise KeyError(f"pair ({a!r}, {b!r}): no arm {arm!r} among {list(runs_by_arm)}")
         c = compare_seeds(
-            scores(runs_by_arm[a], metric, split), scores(runs_by_arm[b], metric, split), spread, confidence
+            seed_scores(runs_by_arm[a], metric, split), seed_scores(runs_by_arm[b], metric, split), spread, confidence
         )
         data[a, b] = c
         rows.append(

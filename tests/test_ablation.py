@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from actseg_lib.ablation import ablation_table, comparison_table, provenance_line, scores, seed_table
+from actseg_lib.ablation import ablation_table, comparison_table, provenance_line, seed_scores, seed_table
 from actseg_lib.tables import Table
 
 T_975_2 = math.sqrt(2 * 0.95**2 / (1 - 0.95**2))  # t(0.975, 2), closed form
@@ -72,7 +72,7 @@ def test_bad_inputs_name_what_is_wrong():
     with pytest.raises(ValueError, match="no runs"):
         ablation_table({"empty": []}, ["acc"])
     with pytest.raises(KeyError, match="no 'val' scores"):
-        scores(RUNS["alpha"], "acc", split="val")
+        seed_scores(RUNS["alpha"], "acc", split="val")
 
 
 def test_seed_table_of_values_and_its_column_check():

@@ -64,7 +64,7 @@ def test_train_or_load_trains_into_the_cached_folder_with_resume(monkeypatch, tm
 
     def fake_train_model(name, data, size, out_dir, resume, overrides, progress, **kwargs):
         calls.append(dict(name=name, out_dir=out_dir, resume=resume, overrides=overrides, progress=progress, **kwargs))
-        return {"out_dir": out_dir}
+        return {"out_dir": out_dir, "trainer": object(), "dataset": object()}
 
     monkeypatch.setattr(run_module, "train_model", fake_train_model)
     result = train_or_load("ms_tcn", "synthact:daily", overrides={"train": {"epochs": 2}}, seed=4, device="cpu")
@@ -84,7 +84,9 @@ def test_train_or_load_trains_into_the_cached_folder_with_resume(monkeypatch, tm
     assert calls[-1]["overrides"] == {} and calls[-1]["out_dir"] == cached_run_dir("ms_tcn", "synthact:daily")
     runs = trained_arms("ms_tcn", {"short": {"train": {"epochs": 1}}}, "synthact:daily", seeds=(0, 1))
     assert [c["overrides"] for c in calls[-2:]] == [{"train": {"epochs": 1, "seed": s}} for s in (0, 1)]
-    assert len(runs["short"]) == 2
+    assert len(runs["short"]) == 2 and all(set(r) == {"out_dir"} for r in runs["short"])  # no trainers kept
+    kept = trained_arms("ms_tcn", {"short": {}}, "synthact:daily", seeds=(0,), keep_trainers=True)
+    assert "trainer" in kept["short"][0] and "trainer" in result
 
 
 @pytest.mark.parametrize(

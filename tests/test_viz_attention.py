@@ -52,6 +52,7 @@ def test_labels_and_tick_labels():
         xticklabels=range(1, 6),
         yticklabels=["q1", "q2", "q3", "q4"],
         tick_step=2,
+        tick_fontsize=6,
         title="grid",
     )
     assert [ax.get_title() for ax in axes[0]] == ["FAttn", "ZAttn", "BAttn"]
@@ -62,7 +63,10 @@ def test_labels_and_tick_labels():
     assert [t.get_text() for t in axes[1, 2].get_xticklabels()] == ["1", "3", "5"]
     assert list(axes[1, 2].get_xticks()) == [0, 2, 4]
     assert [t.get_text() for t in axes[0, 0].get_yticklabels()] == ["q1", "q3"]
-    assert list(axes[0, 1].get_yticks()) == []  # query names only beside the first column
+    assert {t.get_fontsize() for t in axes[0, 0].get_yticklabels()} == {6}
+    # query names only beside the first column
+    assert not any(tick.label1.get_visible() for tick in axes[0, 1].yaxis.get_major_ticks())
+    assert all(tick.label1.get_visible() for tick in axes[0, 0].yaxis.get_major_ticks())
     assert fig._suptitle.get_text() == "grid"
 
 
@@ -73,10 +77,19 @@ def test_a_mapping_is_one_row_titled_by_its_keys_and_maps_may_differ_in_width():
     assert axes[0, 0].images[0].get_clim() == (0.0, 2.0)
 
 
-def test_drawing_into_given_axes():
-    fig, axes = plt.subplots(2, 2)
-    _, drawn = plot_attention_grid([np.ones((2, 2)), np.zeros((2, 2))], axes=axes[1])
+def test_drawing_into_given_axes_that_share_y():
+    fig, axes = plt.subplots(2, 2, sharey="row")
+    _, drawn = plot_attention_grid([np.ones((2, 2)), np.zeros((2, 2))], axes=axes[1], yticklabels=["a", "b"])
     assert drawn[0, 0] is axes[1, 0] and axes[1, 1].images and not axes[0, 0].images
+    assert [t.get_text() for t in axes[1, 0].get_yticklabels()] == ["a", "b"]  # kept on the shared axis
+
+
+def test_the_colour_bar_can_take_its_room_from_every_panel():
+    fig, axes = plt.subplots(2, 2, gridspec_kw={"height_ratios": [0.2, 1]})
+    plot_attention_grid([np.ones((2, 2)), np.zeros((2, 2))], axes=axes[1], colorbar_axes=axes)
+    fig.canvas.draw()
+    top, bottom = axes[0, 1].get_position(), axes[1, 1].get_position()
+    assert top.x1 == pytest.approx(bottom.x1)  # the bar above keeps the width of the map below
 
 
 @pytest.mark.parametrize(

@@ -87,12 +87,20 @@ def trained_arms(
     size: str = "reduced",
     seeds: Sequence[int] = (0, 1, 2),
     progress: bool = False,
+    keep_trainers: bool = False,
     **train_kwargs,
 ) -> dict[str, list[dict]]:
     """Like :func:`recorded_arms`, but every run is trained or loaded in its run folder
-    (:func:`train_or_load`), so its weights are at hand (``results["trainer"].model``)."""
+    (:func:`train_or_load`) instead of recorded. The results drop their trainer and
+    dataset (each holds a model and a copy of the data: many arms would hold many)
+    unless ``keep_trainers``; the weights stay in the run folders."""
     _check_arms(arms, seeds)
-    return {
-        arm: [train_or_load(name, data, size, overrides, seed, progress, **train_kwargs) for seed in seeds]
-        for arm, overrides in arms.items()
-    }
+    runs = {}
+    for arm, overrides in arms.items():
+        runs[arm] = []
+        for seed in seeds:
+            results = train_or_load(name, data, size, overrides, seed, progress, **train_kwargs)
+            if not keep_trainers:
+                results = {k: v for k, v in results.items() if k not in ("trainer", "dataset")}
+            runs[arm].append(results)
+    return runs

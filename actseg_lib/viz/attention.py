@@ -58,6 +58,7 @@ def plot_attention_grid(
     xticklabels: Sequence | None = None,
     yticklabels: Sequence | None = None,
     tick_step: int = 1,
+    tick_fontsize: float | None = None,
     vmin: float = 0.0,
     vmax: float | None = None,
     vmax_quantile: float | None = None,
@@ -66,6 +67,7 @@ def plot_attention_grid(
     panel_size: tuple[float, float] = (3.0, 2.8),
     aspect: str = "auto",
     axes=None,
+    colorbar_axes=None,
     title: str | None = None,
 ):
     """Draw ``maps`` (rows x columns of 2-D arrays [queries, keys]; a single row, a
@@ -76,8 +78,10 @@ def plot_attention_grid(
     all maps, or, with ``vmax_quantile`` (e.g. 0.995), that quantile of all weights
     together (a few large weights then do not wash out the rest; larger ones saturate).
     ``xticklabels`` / ``yticklabels``: one label per key / query (every ``tick_step``-th
-    is shown); the maps must then all have that many keys / queries. ``axes``: an array
-    [rows, columns] of existing axes to draw into (for figures with other panels).
+    is shown, in ``tick_fontsize``); the maps must then all have that many keys / queries. ``axes``: an array
+    [rows, columns] of existing axes to draw into (for figures with other panels);
+    ``colorbar_axes``: the axes the colour bar takes its room from (default: the grid's),
+    e.g. every panel of such a figure, so that all of them keep one width.
     """
     if isinstance(maps, Mapping):  # name -> map: one row, titled by the names
         col_labels = list(maps) if col_labels is None else col_labels
@@ -120,12 +124,12 @@ def plot_attention_grid(
             image = ax.imshow(m, cmap=cmap, norm=norm, aspect=aspect, interpolation="nearest")
             if xticklabels is not None:
                 ticks = range(0, m.shape[1], tick_step)
-                ax.set_xticks(list(ticks), [str(xticklabels[i]) for i in ticks])
+                ax.set_xticks(list(ticks), [str(xticklabels[i]) for i in ticks], fontsize=tick_fontsize)
             if yticklabels is not None and c == 0:
                 ticks = range(0, m.shape[0], tick_step)
-                ax.set_yticks(list(ticks), [str(yticklabels[i]) for i in ticks])
+                ax.set_yticks(list(ticks), [str(yticklabels[i]) for i in ticks], fontsize=tick_fontsize)
             elif yticklabels is not None:
-                ax.set_yticks([])
+                ax.tick_params(labelleft=False)  # (not set_yticks([]): axes may share y)
             if r == 0 and col_labels is not None:
                 ax.set_title(str(col_labels[c]))
             if r == n_rows - 1:
@@ -133,7 +137,8 @@ def plot_attention_grid(
             if c == 0:
                 label = [str(row_labels[r])] if row_labels is not None else []
                 ax.set_ylabel("\n".join(label + ([ylabel] if ylabel else [])))
-    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label=colorbar_label)
+    room = axes.ravel().tolist() if colorbar_axes is None else list(np.ravel(np.asarray(colorbar_axes, dtype=object)))
+    fig.colorbar(image, ax=room, shrink=0.8, label=colorbar_label)
     if title:
         fig.suptitle(title)
     return fig, axes
