@@ -264,9 +264,3 @@ def test_the_models_canary_reproduces_its_record(model):
         record = json.loads(path.read_text(encoding="utf-8"))
         rerun = retrain(record["call"], threads=1)
         assert differences(record, rerun) == [], f"{path.name} no longer reproduces (losses rtol {LOSS_RTOL})"
-
-
-def test_run_keeps_the_names_that_moved_to_records():
-    from actseg_lib.engine import run
-
-    assert run.cached_run_dir is records_module.cached_run_dir and run.recorded_run is records_module.recorded_run

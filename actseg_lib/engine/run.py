@@ -248,13 +248,3 @@ def evaluate_checkpoint(
     if out is not None:
         write_json(results, out)
     return results
-
-
-def __getattr__(name: str):
-    """``cached_run_dir`` and ``recorded_run`` live in :mod:`.records`; they stay
-    importable from here for code written against this module."""
-    if name in ("cached_run_dir", "recorded_run"):
-        from . import records
-
-        return getattr(records, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
