@@ -35,15 +35,25 @@ test: lint test-lib test-notebooks book-strict
 test-fast: lint install
 	$(BIN)/python -m pytest -p no:cacheprovider -m "not slow" tests
 
-## make lint: ruff's lint and format checks (configured in pyproject.toml)
+## make lint: ruff's lint and format checks (configured in pyproject.toml), then the
+## chapters at 88 columns (notebooks/ruff.toml), read through their .ipynb twins, which
+## must match their .md sources
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python tools/notebook_pairs.py --check
+	$(BIN)/ruff check $(NOTEBOOKS)
+	$(BIN)/ruff format --check $(NOTEBOOKS)
 
-## make format: apply ruff's fixes and formatting
+## make format: apply ruff's fixes and formatting; the chapters go .md -> .ipynb,
+## are formatted there, and come back to the .md
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	$(BIN)/python tools/notebook_pairs.py --write
+	$(BIN)/ruff check --fix $(NOTEBOOKS)
+	$(BIN)/ruff format $(NOTEBOOKS)
+	$(BIN)/jupytext --quiet --to md:myst $(NOTEBOOKS)/[0-9]*.ipynb
 
 test-lib: install
 	$(BIN)/python -m pytest -p no:cacheprovider tests
@@ -59,7 +69,12 @@ book: install
 book-strict: install
 	$(BIN)/jupyter-book build . --builder html --warningiserror --nitpick --keep-going
 
+## make lab: JupyterLab on the chapters. jupytext's server extension pairs each .ipynb
+## with its .md (the `formats` in their metadata): saving in JupyterLab writes both.
 lab: install
+	$(BIN)/python tools/notebook_pairs.py --check
+	@$(BIN)/jupyter server extension list 2>&1 | grep -q "jupyterlab_jupytext.*enabled" \
+		|| { echo "jupytext's server extension is not enabled (pip install -r requirements.txt)"; exit 1; }
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(NOTEBOOKS)
 
 bench: install
@@ -67,9 +82,11 @@ bench: install
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_recognition.py
 
-## rewrite every notebook's Colab badge and setup cell from _config.yml's repository url
+## make sync-notebooks: write each chapter's Colab badge and setup cell into its .md
+## (from _config.yml's repository url), then re-derive every .ipynb from its .md
 sync-notebooks: install
 	$(BIN)/python tools/notebook_headers.py --write
+	$(BIN)/python tools/notebook_pairs.py --write
 
 clean:
 	rm -rf _build
