@@ -14,7 +14,7 @@ export PATH := $(BIN):$(PATH)
 export ACTSEG_SIZE ?= reduced
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: install lint format test test-fast test-lib test-notebooks book book-strict lab bench sync-notebooks clean
+.PHONY: install lint format test test-fast test-lib test-notebooks book book-strict test-book lab bench sync-notebooks clean
 
 install: $(STAMP)
 
@@ -28,8 +28,9 @@ $(STAMP): requirements.txt requirements-data.txt pyproject.toml
 	$(BIN)/python -c "import torch; print('torch', torch.__version__, 'installed')"
 	touch $(STAMP)
 
-## make test: lint, library tests, every notebook through nbval, and a strict book build
-test: lint test-lib test-notebooks book-strict
+## make test: lint, library tests, every notebook through nbval, a strict book build and
+## the checks on the built site
+test: lint test-lib test-notebooks book-strict test-book
 
 ## make test-fast: lint and the library tests not marked slow (no subprocesses, no notebooks)
 test-fast: lint install
@@ -68,6 +69,11 @@ book: install
 
 book-strict: install
 	$(BIN)/jupyter-book build . --builder html --warningiserror --nitpick --keep-going
+
+## make test-book: what a reader sees in the built site (tables render as tables, plotting
+## cells folded, code fits the page); run after a build
+test-book: install
+	ACTSEG_BOOK_HTML=_build/html $(BIN)/python -m pytest -p no:cacheprovider tests/book
 
 ## make lab: JupyterLab on the chapters. jupytext's server extension pairs each .ipynb
 ## with its .md (the `formats` in their metadata): saving in JupyterLab writes both.
