@@ -14,7 +14,7 @@ export PATH := $(BIN):$(PATH)
 export ACTSEG_SIZE ?= reduced
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: install lint format test test-fast test-lib test-notebooks book book-strict lab bench sync-notebooks clean
+.PHONY: install lint format test test-fast test-lib test-notebooks book book-strict test-book lab bench sync-notebooks clean
 
 install: $(STAMP)
 
@@ -28,22 +28,33 @@ $(STAMP): requirements.txt requirements-data.txt pyproject.toml
 	$(BIN)/python -c "import torch; print('torch', torch.__version__, 'installed')"
 	touch $(STAMP)
 
-## make test: lint, library tests, every notebook through nbval, and a strict book build
-test: lint test-lib test-notebooks book-strict
+## make test: lint, library tests, every notebook through nbval, a strict book build and
+## the checks on the built site
+test: lint test-lib test-notebooks book-strict test-book
 
 ## make test-fast: lint and the library tests not marked slow (no subprocesses, no notebooks)
 test-fast: lint install
 	$(BIN)/python -m pytest -p no:cacheprovider -m "not slow" tests
 
-## make lint: ruff's lint and format checks (configured in pyproject.toml)
+## make lint: ruff's lint and format checks (configured in pyproject.toml), then the
+## chapters at 88 columns (notebooks/ruff.toml), read through their .ipynb twins, which
+## must match their .md sources
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python tools/notebook_pairs.py --check
+	$(BIN)/ruff check $(NOTEBOOKS)
+	$(BIN)/ruff format --check $(NOTEBOOKS)
 
-## make format: apply ruff's fixes and formatting
+## make format: apply ruff's fixes and formatting; the chapters go .md -> .ipynb,
+## are formatted there, and come back to the .md
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	$(BIN)/python tools/notebook_pairs.py --write
+	$(BIN)/ruff check --fix $(NOTEBOOKS)
+	$(BIN)/ruff format $(NOTEBOOKS)
+	$(BIN)/jupytext --quiet --to md:myst $(NOTEBOOKS)/[0-9]*.ipynb
 
 test-lib: install
 	$(BIN)/python -m pytest -p no:cacheprovider tests
@@ -59,7 +70,17 @@ book: install
 book-strict: install
 	$(BIN)/jupyter-book build . --builder html --warningiserror --nitpick --keep-going
 
+## make test-book: what a reader sees in the built site (tables render as tables, plotting
+## cells folded, code fits the page); run after a build
+test-book: install
+	ACTSEG_BOOK_HTML=_build/html $(BIN)/python -m pytest -p no:cacheprovider tests/book
+
+## make lab: JupyterLab on the chapters. jupytext's server extension pairs each .ipynb
+## with its .md (the `formats` in their metadata): saving in JupyterLab writes both.
 lab: install
+	$(BIN)/python tools/notebook_pairs.py --check
+	@$(BIN)/jupyter server extension list 2>&1 | grep -q "jupyterlab_jupytext.*enabled" \
+		|| { echo "jupytext's server extension is not enabled (pip install -r requirements.txt)"; exit 1; }
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(NOTEBOOKS)
 
 bench: install
@@ -67,9 +88,11 @@ bench: install
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_recognition.py
 
-## rewrite every notebook's Colab badge and setup cell from _config.yml's repository url
+## make sync-notebooks: write each chapter's Colab badge and setup cell into its .md
+## (from _config.yml's repository url), then re-derive every .ipynb from its .md
 sync-notebooks: install
 	$(BIN)/python tools/notebook_headers.py --write
+	$(BIN)/python tools/notebook_pairs.py --write
 
 clean:
 	rm -rf _build

@@ -1,10 +1,11 @@
-"""Keep every notebook's Colab badge and Colab setup cell in step with ``_config.yml``.
+"""Keep every chapter's Colab badge and Colab setup cell in step with ``_config.yml``.
 
-The repository URL is written once, in ``_config.yml`` (``repository.url``). Notebooks
+The repository URL is written once, in ``_config.yml`` (``repository.url``). Chapters
 need it in two places a reader sees before the library is installed: the "Open in
-Colab" badge of the first cell, and the setup cell that pip-installs the library on
-Colab. This tool writes both from the config (``--write``) or reports what differs
-(``--check``, used by ``tests/test_notebooks.py``).
+Colab" badge of the first cell (it opens the chapter's ``.ipynb``), and the setup cell
+that pip-installs the library on Colab. This tool writes both into each chapter's source,
+its MyST Markdown notebook ``notebooks/NN_topic.md``, then re-derives the ``.ipynb`` from
+it (``--write``), or reports what differs (``--check``, used by ``tests/test_notebooks.py``).
 
     python tools/notebook_headers.py --check
     python tools/notebook_headers.py --write     # or: make sync-notebooks
@@ -17,8 +18,12 @@ import re
 import sys
 from pathlib import Path
 
+import jupytext
 import nbformat
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import notebook_pairs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP_TAG = "colab-setup"
@@ -62,12 +67,13 @@ def setup_cell(nb) -> int | None:
 
 
 def problems(path: Path, write: bool = False) -> list[str]:
-    """What differs from the expected header; with ``write``, fix it in place."""
+    """What differs from the expected header in the chapter source ``path`` (``.md``);
+    with ``write``, fix it there and re-derive the ``.ipynb``."""
     url, branch = repository()
-    nb = nbformat.read(path, as_version=4)
+    nb = notebook_pairs.read_source(path)
     found = []
     first = nb.cells[0] if nb.cells else None
-    badge = colab_badge(url, branch, path)
+    badge = colab_badge(url, branch, path.with_suffix(".ipynb"))
     if first is None or first.cell_type != "markdown" or not first.source.startswith("# "):
         found.append(f"{path.name}: the first cell must be markdown starting with '# <title>'")
     elif badge not in first.source:
@@ -92,7 +98,10 @@ def problems(path: Path, write: bool = False) -> list[str]:
         else:
             found.append(f"{path.name}: the '{SETUP_TAG}' cell differs from tools/notebook_headers.py")
     if write:
-        nbformat.write(nb, path)
+        text = jupytext.writes(nb, fmt="md:myst").rstrip("\n") + "\n"
+        if text != path.read_text():
+            path.write_text(text)
+        notebook_pairs.derive(path)
     return found
 
 
@@ -103,7 +112,7 @@ def main(argv=None) -> int:
     mode.add_argument("--write", action="store_true", help="rewrite badges and setup cells")
     args = parser.parse_args(argv)
     found = []
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+    for path in notebook_pairs.sources():
         found += problems(path, write=args.write)
     for line in found:
         print(line)
