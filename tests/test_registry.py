@@ -68,3 +68,14 @@ def test_reduced_unsets_a_key_of_full_and_only_one_that_full_has():
             reduced={"train": {"nesterov": UNSET}},
         )
     assert "unset_check" not in list_models()
+
+
+def test_a_recognition_model_cannot_bring_a_loss_the_engine_would_ignore():
+    class Model(nn.Module):
+        def __init__(self, *, width: int):
+            super().__init__()
+
+    full = {"model": {"width": 8}}
+    with pytest.raises(ValueError, match="for segmentation models"):
+        register_model("loss_check", Model, task="recognition", paper="", version=1, full=full, reduced={}, loss=object)
+    assert "loss_check" not in list_models()

@@ -69,12 +69,9 @@ def prepare_task_data(
 def make_task(entry, data, loss_config: dict, data_config: dict | None = None):
     """The engine task for registry ``entry`` on prepared ``data``: its loss, decoder and
     metrics come from the entry, so the engine names no model."""
-    criterion = entry.loss(**loss_config) if entry.loss is not None else None
     if entry.task == "segmentation":
-        if criterion is None:
-            criterion = SegmentationLoss(**loss_config)
         return SegmentationTask(
-            criterion=criterion,
+            criterion=(entry.loss or SegmentationLoss)(**loss_config),
             decoder=entry.decoder,
             background=data.background,
             num_classes=data.num_classes,
@@ -87,13 +84,13 @@ def make_task(entry, data, loss_config: dict, data_config: dict | None = None):
     raise ValueError(f"task {entry.task!r}: expected one of {TASKS}")
 
 
-def data_model_kwargs(builder, dataset) -> dict:
+def data_model_kwargs(model_class, dataset) -> dict:
     """What the model must be built for, from the data: ``model_kwargs()`` (channels,
-    classes, ...) plus, for builders that take them, the input layout and frame rate."""
+    classes, ...) plus, for models that take them, the input layout and frame rate."""
     import inspect
 
     kwargs = dataset.model_kwargs()
-    accepted = set(inspect.signature(builder).parameters)
+    accepted = set(inspect.signature(model_class).parameters)
     if "input_layout" in accepted and hasattr(dataset, "stream_kwargs"):
         kwargs = {k: v for k, v in kwargs.items() if k in accepted}
         kwargs.update(dataset.stream_kwargs())

@@ -121,6 +121,11 @@ def register_model(
         missing = sorted(key for key, value in values.items() if value is UNSET and key not in full.get(section, {}))
         if missing:
             raise ValueError(f"{where}: reduced[{section!r}] unsets {missing}, which full[{section!r}] does not have")
+    if task == "recognition" and (loss is not None or decoder is not None or metrics):
+        raise ValueError(
+            f"{where}: loss, decoder and metrics are for segmentation models; recognition trains "
+            "with cross-entropy (the loss section's label_smoothing) and scores top-k accuracy"
+        )
     unknown_metrics = set(metrics) - set(METRICS)
     if unknown_metrics:
         raise ValueError(f"{where}: unknown metrics {sorted(unknown_metrics)}; known: {METRICS}")
