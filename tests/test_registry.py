@@ -79,3 +79,22 @@ def test_a_recognition_model_cannot_bring_a_loss_the_engine_would_ignore():
     with pytest.raises(ValueError, match="for segmentation models"):
         register_model("loss_check", Model, task="recognition", paper="", version=1, full=full, reduced={}, loss=object)
     assert "loss_check" not in list_models()
+
+
+def test_a_constructor_with_positional_parameters_is_refused():
+    class Model(nn.Module):
+        def __init__(self, width: int):
+            super().__init__()
+
+    with pytest.raises(TypeError, match="keywords only"):
+        register_model("positional_check", Model, task="segmentation", paper="", version=1, full={}, reduced={})
+    assert "positional_check" not in list_models()
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_reduced_holds_only_differences_from_the_paper(name):
+    """Each value is written once: a reduced value equal to the full one is a restatement."""
+    entry = model_entry(name)
+    for section, values in entry.reduced.items():
+        same = [k for k, v in values.items() if k in entry.full.get(section, {}) and entry.full[section][k] == v]
+        assert not same, f"{name}: reduced[{section!r}] restates {same} of full"
