@@ -105,6 +105,32 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _records(args: argparse.Namespace) -> int:
+    from .engine import records
+
+    directory = Path(args.records) if args.records else records.records_dir()
+    if directory is None:
+        raise SystemExit(f"actseg records: no records folder; set ${records.RECORDS_ENV} or run from a clone")
+    if args.records_command == "check":
+        files = records.record_files(directory)
+        stale = [(path, why) for path in files if (why := records.stale(path))]
+        for path, why in stale:
+            print(f"stale: {path.relative_to(directory)}: {why}")
+        print(f"{len(files) - len(stale)} current, {len(stale)} stale records in {directory}")
+        return 1 if stale else 0
+    if args.records_command == "canary":
+        path = records.record_canary(args.model, args.data, _overrides(args), every=args.every, directory=directory)
+        print(f"canary recorded: {path}")
+        return 0
+    for path in args.paths:
+        target = records.rerecord(path) if args.records_command == "rerecord" else records.rekey(path)
+        print(
+            f"{args.records_command}: {target}"
+            + ("" if Path(path).name == target.name else f" (was {Path(path).name})")
+        )
+    return 0
+
+
 def _models(args: argparse.Namespace) -> int:
     from .models import list_models, model_entry
 
@@ -196,6 +222,36 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", help="cpu, cuda or cuda:N")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
     evaluate.set_defaults(run=_evaluate)
+
+    recs = commands.add_parser(
+        "records",
+        help="check, re-record and re-key the recorded runs",
+        description="Recorded runs (records/, see records/README.md): results files of runs the book reports "
+        "without retraining them, named by each run's key (model and its version, the shared versions, the "
+        "configuration). A record whose call no longer gives its name is stale.",
+    )
+    recs.add_argument("--records", help="the records folder (default $ACTSEG_RECORDS or the clone's records/)")
+    recs_commands = recs.add_subparsers(dest="records_command", metavar="ACTION", required=True)
+    recs_commands.add_parser("check", help="list the stale records (exit status 1 if any)")
+    rerecord = recs_commands.add_parser("rerecord", help="train records again, each written under its current key")
+    rerecord.add_argument("paths", nargs="+", help="record files")
+    rekey = recs_commands.add_parser(
+        "rekey",
+        help="rename records to their current key without training: only after a change shown not to move "
+        "any number (never after a version bump)",
+    )
+    rekey.add_argument("paths", nargs="+", help="record files")
+    canary = recs_commands.add_parser(
+        "canary", help="record a canary: 2 epochs of a model at the reduced size on every n-th sample, one thread"
+    )
+    canary.add_argument("model", help="a registered model name")
+    canary.add_argument("--data", required=True, help="a SynthAct spec the model trains on, e.g. synthact:daily")
+    canary.add_argument("--every", type=int, default=3, help="train on every n-th sample (default 3)")
+    canary.add_argument("--epochs", type=int, default=2, help="epochs (default 2)")
+    canary.add_argument("--set", action="append", type=parse_override, metavar="SECTION.KEY=VALUE")
+    for flag in ("batch_size", "lr", "seed"):
+        canary.set_defaults(**{flag: None})
+    recs.set_defaults(run=_records)
 
     models = commands.add_parser("models", help="list the registered models")
     models.set_defaults(run=_models)

@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from actseg_lib.models import build_model, count_parameters
-from actseg_lib.models.asformer import ASFormer, AttentionLayer, MaskedInstanceNorm1d, asformer, receptive_field
+from actseg_lib.models.asformer import ASFormer, receptive_field
+from actseg_lib.nn.asformer_block import AttentionLayer, MaskedInstanceNorm1d
 from actseg_lib.nn.windowed_attention import dense_windowed_attention
 
 
@@ -23,7 +24,17 @@ def one_thread():
 
 def small_model(num_layers=4, num_decoders=2, in_channels=6, num_classes=5, seed=0):
     torch.manual_seed(seed)
-    return ASFormer(in_channels, num_classes, num_decoders=num_decoders, num_layers=num_layers, num_f_maps=16)
+    return ASFormer(
+        in_channels=in_channels,
+        num_classes=num_classes,
+        num_decoders=num_decoders,
+        num_layers=num_layers,
+        num_f_maps=16,
+        r1=2,
+        r2=2,
+        channel_masking_rate=0.3,
+        dropout=0.5,
+    )
 
 
 class NoNorm(nn.Module):
@@ -150,7 +161,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="r1"):
         AttentionLayer(10, r1=3, r2=2, window=2)
     with pytest.raises(ValueError, match="num_layers"):
-        ASFormer(6, 5, num_layers=0)
+        build_model("asformer", in_channels=6, num_classes=5, num_layers=0)
 
 
 def test_registry():
@@ -163,4 +174,5 @@ def test_registry():
     print(f"asformer parameters: full {n_full:,}, reduced {n_reduced:,}")
     assert n_full > n_reduced
     assert len(full.decoders) == 3 and len(full.encoder.layers) == 10
-    assert asformer(6, 7, num_decoders=0, num_layers=2)(torch.randn(1, 5, 6)).shape == (1, 1, 7, 5)
+    no_decoder = build_model("asformer", in_channels=6, num_classes=7, num_decoders=0, num_layers=2)
+    assert no_decoder(torch.randn(1, 5, 6)).shape == (1, 1, 7, 5)

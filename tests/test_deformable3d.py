@@ -160,3 +160,22 @@ def test_cross_tokens_take_part_in_the_temporal_stride_attention():
         out, out_moved = block(rgb, pose, cross), block(rgb, pose, moved)
     torch.testing.assert_close(out_moved[1][:, :4], out[1][:, :4])
     assert not torch.allclose(out_moved[1][:, 4:], out[1][:, 4:])
+
+
+def test_recording_keeps_the_weights_of_every_attention_and_stops_when_switched_off():
+    torch.manual_seed(0)
+    model = build_model("deformable3d", "reduced").eval()
+    rgb, pose = torch.rand(2, 8, 3, 48, 48), torch.rand(2, 8, 25, 2)
+    model.record_attention(True)
+    with torch.no_grad():
+        model(rgb, pose)
+    deformable, joint = model.blocks[0].deformable, model.blocks[0].joint
+    P, L, N = 8 * 6 * 6, 8 * 2, 8 * 3 * 3  # RGB tokens, cross tokens, deformable tokens (every 2 cells in space)
+    assert deformable.weights.shape == (2, 4, P + L, N + L)
+    torch.testing.assert_close(deformable.weights.sum(-1), torch.ones(2, 4, P + L))
+    assert joint.joint_attention.shape == (2, 8, 25, 25)
+    assert (joint.joint_attention[..., 0, 24] == 0).all() and (joint.joint_attention[..., 0, 1] > 0).all()
+    model.record_attention(False)
+    with torch.no_grad():
+        model(rgb, pose)
+    assert deformable.weights is None

@@ -6,11 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
+@pytest.mark.slow  # torchrun subprocesses
 def test_two_gloo_processes_agree_with_each_other_and_with_one_process(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,14 +13,15 @@ from scipy.sparse.csgraph import shortest_path
 from torch.nn import functional as F
 
 from actseg_lib.common import IGNORE_INDEX
-from actseg_lib.common.skeletons import NTU_EDGES, NUM_NTU_JOINTS
-from actseg_lib.engine.tasks import FrameBoundarySegmentationTask
-from actseg_lib.models import build_model, count_parameters
+from actseg_lib.common.skeletons import BODY25_EDGES, NTU_EDGES, NUM_NTU_JOINTS, skeleton_graph
+from actseg_lib.engine.tasks import SegmentationTask
+from actseg_lib.models import build_model, count_parameters, model_entry
 from actseg_lib.models.interact import (
     DSMI,
     InterAct,
     InterActLoss,
     InterActOutput,
+    InterActRefinement,
     MultiScaleFeatureExtractor,
     MultiScaleGraphConv,
     dice_loss_present,
@@ -53,12 +55,15 @@ def tiny(seed=0, **kwargs) -> InterAct:
         spatial="dsmi",
         spatial_channels=8,
         num_scales=4,
+        graph="ntu",
         dim=8,
         depth=4,
         num_stages=3,
+        interaction="multiscale",
         heads=2,
         block_layers=2,
         dropout=0.0,
+        boundary_threshold=0.5,
         peak_distance=2,
     )
     config.update(kwargs)
@@ -216,10 +221,10 @@ def test_stage_r_cross_attention_reads_the_decoder_output_at_its_resolution(inte
     out = model(torch.randn(1, T, 3 * V))
     for r in range(1, H + 1):
         expected = math.ceil(T / 2 ** (H - r + 1)) if interaction == "multiscale" else T  # X_{r-1}, or X_H
-        weights = model.query_blocks[r - 1].cross_attention.last_weights  # [B, heads, A+1, T_r]
+        weights = model.query_blocks[r - 1].cross_attention.weights  # [B, heads, A+1, T_r]
         assert weights.shape == (1, 2, 6, expected)
         assert out.query_resolutions[r - 1] == expected
-    frame_weights = model.frame_blocks[0].action_attention.last_weights
+    frame_weights = model.frame_blocks[0].action_attention.weights
     assert frame_weights.shape == (1, 2, T, 6)  # every frame reads the A + 1 queries
 
 
@@ -315,8 +320,10 @@ def test_loss_sums_focal_dice_and_boundary_over_the_trained_stages():
     S, B, A, T = 4, 2, 5, 16
     out = InterActOutput(torch.randn(S, B, A, T), torch.randn(S, B, T), torch.ones(B, T, dtype=torch.bool))
     labels = torch.randint(0, A, (B, T))
-    criterion = InterActLoss(focal_weight=1.0, dice_weight=0.5, boundary_weight=2.0, boundary_sigma=1.0)
-    loss, parts = criterion(out, labels, out.mask)
+    criterion = InterActLoss(
+        focal_weight=1.0, dice_weight=0.5, boundary_weight=2.0, focal_gamma=2.0, boundary_sigma=1.0
+    )
+    loss, parts = criterion(out, {"labels": labels, "mask": out.mask})
     target = gaussian_boundary_targets(labels, out.mask, 1.0)
     expected = sum(
         focal_loss(out.action_logits[r], labels)
@@ -327,7 +334,7 @@ def test_loss_sums_focal_dice_and_boundary_over_the_trained_stages():
     torch.testing.assert_close(loss, expected)
     # H = 0: the one stage there is is trained
     single = InterActOutput(out.action_logits[:1], out.boundary_logits[:1], out.mask)
-    assert criterion(single, labels, out.mask)[0] > 0
+    assert criterion(single, {"labels": labels, "mask": out.mask})[0] > 0
 
 
 # --- inference: ASRF smoothing ------------------------------------------------------------
@@ -358,7 +365,14 @@ def test_boundary_peaks_respect_threshold_distance_and_edges():
 
 
 def test_task_smooths_and_reports_raw_scores():
-    task = FrameBoundarySegmentationTask(background=(0,))
+    entry = model_entry("interact")
+    assert entry.task == "segmentation" and isinstance(entry.decoder, InterActRefinement)
+    task = SegmentationTask(
+        criterion=entry.loss(**entry.config("reduced")["loss"]),
+        decoder=entry.decoder,
+        background=(0,),
+        metrics=entry.metrics,
+    )
     model = tiny(num_stages=1)
     batch = {
         "x": torch.randn(2, 30, 3 * V),
@@ -373,6 +387,36 @@ def test_task_smooths_and_reports_raw_scores():
     assert [len(item["smoothed"]) for item in items] == [30, 22]
     scores = task.metrics(items)
     assert {"acc", "edit", "f1@50", "score", "acc raw", "edit raw"} <= set(scores)
+    main = ["acc", "edit", "f1@10", "f1@25", "f1@50", "score"]
+    assert set(scores) == set(main) | {f"{key} raw" for key in main}  # no macro F1 for InterAct
+    with torch.no_grad():
+        out = model(batch["x"], batch["mask"])
+    raw = out.action_logits[-1].argmax(1)
+    boundary = torch.sigmoid(out.boundary_logits[-1])
+    for b, (item, n) in enumerate(zip(items, (30, 22))):
+        np.testing.assert_array_equal(item["raw"], raw[b, :n].numpy())
+        expected = asrf_smoothing(
+            raw[b, :n].numpy(), boundary[b, :n].numpy(), model.boundary_threshold, model.peak_distance
+        )
+        np.testing.assert_array_equal(item["smoothed"], expected)
+
+
+def test_refinement_reports_smoothed_predictions_and_the_raw_ones_apart():
+    """One flickering frame inside an action, a boundary peak where the next starts: the
+    reported predictions are ASRF-smoothed (no flicker), the raw ones scored as ``raw``."""
+    raw = [0] * 8 + [1] + [0] + [2] * 10
+    action = F.one_hot(torch.tensor(raw), 3).T.float()[None, None] * 5  # [S=1, B=1, A=3, T=20]
+    boundary = torch.full((1, 1, 20), -5.0)
+    boundary[0, 0, 10] = 5.0
+    out = InterActOutput(action, boundary, torch.ones(1, 20, dtype=torch.bool))
+    model = SimpleNamespace(boundary_threshold=0.5, peak_distance=2)
+    truth = torch.tensor([[0] * 10 + [2] * 10])
+    refinement = InterActRefinement()
+    items = refinement.items(model, out, {"labels": truth, "lengths": torch.tensor([20])})
+    preds = refinement.predictions(items)
+    assert preds[""][0].tolist() == truth[0].tolist() and preds["raw"][0].tolist() == raw
+    scores = SegmentationTask(decoder=refinement).metrics(items)
+    assert scores["acc"] == 100.0 and scores["acc raw"] == 95.0
 
 
 def test_presets_build_and_count():
@@ -383,9 +427,10 @@ def test_presets_build_and_count():
 
 
 def test_body25_graph_is_a_tree_over_its_25_joints():
-    from actseg_lib.models.interact import BODY25_EDGES
-
     dist = hop_distances(25, BODY25_EDGES)
     assert np.isfinite(dist).all() and len(BODY25_EDGES) == 24  # connected, no cycles
+    assert skeleton_graph("body25") == (25, BODY25_EDGES, 8)  # the mid hip is the centre
+    with pytest.raises(ValueError, match="graph: expected one of"):
+        skeleton_graph("coco")
     model = tiny(in_channels=50, graph="body25")  # MCFS: 2D pixel coordinates
     assert model(torch.randn(1, 12, 50)).action_logits.shape == (4, 1, 5, 12)

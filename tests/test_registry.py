@@ -1,9 +1,11 @@
 """The model registry: names, sizes, overrides and configurations as data."""
 
 import pytest
+from torch import nn
 
 from actseg_lib.engine import TrainConfig
 from actseg_lib.models import build_model, count_parameters, list_models, model_config, model_entry
+from actseg_lib.models.registry import UNSET, ModelEntry, register_model
 
 
 def test_the_baselines_are_registered_with_both_sizes():
@@ -44,3 +46,25 @@ def test_unknown_names_and_arguments_are_explained():
         build_model("ms_tcn", num_stage=3)
     with pytest.raises(ValueError, match="size: expected"):
         build_model("ms_tcn", "huge")
+
+
+def test_reduced_unsets_a_key_of_full_and_only_one_that_full_has():
+    class Model(nn.Module):
+        def __init__(self, *, width: int):
+            super().__init__()
+
+    full = {"model": {"width": 8}, "train": {"optimizer": "sgd", "momentum": 0.9}}
+    entry = ModelEntry("m", Model, "recognition", "", 1, full, {"train": {"optimizer": "adamw", "momentum": UNSET}})
+    assert entry.config("reduced")["train"] == {"optimizer": "adamw"}
+    assert entry.config("full")["train"] == {"optimizer": "sgd", "momentum": 0.9}
+    with pytest.raises(ValueError, match=r"unsets \['nesterov'\]"):
+        register_model(
+            "unset_check",
+            Model,
+            task="recognition",
+            paper="",
+            version=1,
+            full=full,
+            reduced={"train": {"nesterov": UNSET}},
+        )
+    assert "unset_check" not in list_models()

@@ -47,6 +47,7 @@ def epoch_of(path):
         return 0
 
 
+@pytest.mark.slow  # two training subprocesses, one killed mid-run
 def test_killed_run_resumes_to_the_same_final_weights(tmp_path):
     spec = write_tiny_mstcn(tmp_path / "data", num=10)
     subprocess.run(command(spec, tmp_path / "whole"), check=True, capture_output=True)

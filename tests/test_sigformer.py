@@ -3,27 +3,32 @@ the event regions; barrier pooling never crosses a kept boundary and runs along 
 boundary targets stay inside each sequence; the loss ignores Null."""
 
 import itertools
+import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
 from actseg_lib.common import IGNORE_INDEX
-from actseg_lib.models import build_model, count_parameters
+from actseg_lib.engine.tasks import SegmentationTask
+from actseg_lib.models import build_model, count_parameters, model_config, model_entry
 from actseg_lib.models.sigformer import (
     EventTokenizer,
     SecondTokenizer,
     SigFormer,
     SigFormerLoss,
+    SigFormerOutput,
+    SigFormerRefinement,
     SparseGuidedCrossModalModule,
     SparseGuidedFusion,
     boundary_targets,
     event_attention_mask,
     local_barrier_pooling,
-    masked_attention,
     second_labels,
     token_mask,
 )
+from actseg_lib.nn.attention import masked_attention
 
 LAYOUT = [["imu_acc", 12], ["skeleton2d", 8], ["events", 2]]
 FPS = 6  # six frames a second keeps the tests small
@@ -37,8 +42,8 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def tiny(seed=0, **kwargs):
-    torch.manual_seed(seed)
+def settings(**kwargs) -> dict:
+    """A tiny SigFormer's hyperparameters, with ``kwargs`` laid over them."""
     config = dict(
         imu_dim=16,
         keypoint_dim=16,
@@ -46,16 +51,26 @@ def tiny(seed=0, **kwargs):
         dim=16,
         depth=1,
         fusion_depth=2,
+        branch_depth=1,
         heads=2,
         dim_head=8,
         ffn_dim=32,
         dropout=0.0,
         groups=2,
+        guidance="masked",
         window=1,
+        interactive=True,
+        boundary_threshold=0.85,
         barrier_kernel=9,
+        barrier_alpha=0.1,
     )
     config.update(kwargs)
-    return SigFormer(LAYOUT, num_classes=5, fps=FPS, **config).eval()
+    return config
+
+
+def tiny(seed=0, **kwargs):
+    torch.manual_seed(seed)
+    return SigFormer(input_layout=LAYOUT, num_classes=5, fps=FPS, **settings(**kwargs)).eval()
 
 
 def frames(B=2, seconds=10, events_at=((0, 2), (0, 3)), seed=0):
@@ -132,7 +147,7 @@ def test_fusion_layers_are_stacked_and_guidance_modes_differ():
         outputs[mode] = fusion(m, s, g, bits, mask)
         # the first layer reaches the output: each layer reads the previous one's output
         with torch.no_grad():
-            fusion.ffn_motion[0].net[-1].bias.add_(torch.randn(8))
+            fusion.ffn_motion[0].ffn.net[-1].bias.add_(torch.randn(8))
         assert not torch.allclose(fusion(m, s, g, bits, mask), outputs[mode])
     assert not torch.allclose(outputs["masked"], outputs["unmasked"])
     with pytest.raises(ValueError, match="guidance"):
@@ -244,15 +259,15 @@ def test_loss_ignores_null():
     labels[:, : 4 * FPS] = IGNORE_INDEX  # the first four seconds are Null
     labels[:, 7 * FPS :] = 2
     mask = torch.ones(1, x.shape[1], dtype=torch.bool)
-    loss_fn = SigFormerLoss()
+    loss_fn = SigFormerLoss(**model_config("sigformer", "full")["loss"])
     out = model(x, mask)
-    _, parts = loss_fn(out, labels, mask, FPS)
+    _, parts = loss_fn(out, {"labels": labels, "mask": mask}, model)
     out.class_logits = out.class_logits.clone()
     out.class_logits[:, :, :4] = torch.randn(1, 5, 4) * 100  # anything on Null seconds
-    _, changed = loss_fn(out, labels, mask, FPS)
+    _, changed = loss_fn(out, {"labels": labels, "mask": mask}, model)
     assert changed["ce"] == pytest.approx(parts["ce"])
     null = torch.full_like(labels, IGNORE_INDEX)
-    loss, parts = loss_fn(model(x, mask), null, mask, FPS)
+    loss, parts = loss_fn(model(x, mask), {"labels": null, "mask": mask}, model)
     assert torch.isfinite(loss) and parts["ce"] == 0 and parts["inner_ce"] == 0
 
 
@@ -262,9 +277,12 @@ def test_loss_is_the_weighted_sum_of_its_four_terms():
     labels = torch.randint(0, 5, (1, 60))
     with torch.no_grad():
         out = model(x, mask)
-    _, parts = SigFormerLoss()(out, labels, mask, FPS)
+    batch = {"labels": labels, "mask": mask}
+    _, parts = SigFormerLoss(**model_config("sigformer", "full")["loss"])(out, batch, model)
     for weights in ((0.5, 0.5, 0.2, 0.2), (0.5, 0.0, 0.2, 0.0), (1.0, 0.0, 0.0, 0.0)):
-        loss, _ = SigFormerLoss(*weights)(out, labels, mask, FPS)
+        loss, _ = SigFormerLoss(
+            **dict(zip(("class_weight", "inner_class_weight", "boundary_weight", "inner_boundary_weight"), weights))
+        )(out, batch, model)
         expected = sum(w * parts[k] for w, k in zip(weights, ("ce", "inner_ce", "bce", "inner_bce")))
         assert float(loss.detach()) == pytest.approx(float(expected), rel=1e-5)
 
@@ -318,28 +336,17 @@ def test_forward_shapes_and_refinement():
 
 def test_no_guidance_needs_no_events_and_the_others_do():
     torch.manual_seed(0)
-    model = SigFormer(
-        LAYOUT[:2],
-        5,
-        fps=FPS,
-        imu_dim=8,
-        keypoint_dim=8,
-        dim=8,
-        depth=1,
-        fusion_depth=1,
-        heads=2,
-        dim_head=4,
-        ffn_dim=16,
-        groups=2,
-        guidance="none",
-    ).eval()
+    small = settings(
+        imu_dim=8, keypoint_dim=8, dim=8, depth=1, fusion_depth=1, heads=2, dim_head=4, ffn_dim=16, groups=2
+    )
+    model = SigFormer(input_layout=LAYOUT[:2], num_classes=5, fps=FPS, **{**small, "guidance": "none"}).eval()
     assert model(frames()[..., :20]).class_logits.shape == (2, 5, 10)
     with pytest.raises(ValueError, match="events"):
-        SigFormer(LAYOUT[:2], 5, fps=FPS, guidance="masked")
+        SigFormer(input_layout=LAYOUT[:2], num_classes=5, fps=FPS, **{**small, "guidance": "masked"})
     with pytest.raises(ValueError, match="22 channels"):
         tiny()(torch.randn(1, 60, 21))
     with pytest.raises(ValueError, match="IMU"):
-        SigFormer([["skeleton2d", 8]], 5)
+        SigFormer(input_layout=[["skeleton2d", 8]], num_classes=5, **small)
 
 
 def test_interactive_branches_can_be_left_out():
@@ -354,7 +361,7 @@ def test_attention_weights_recorded_with_and_without_the_mask():
         model = tiny(guidance=guidance)
         model.record_attention(True)
         out = model(frames(B=1))
-        weights = model.fusion.sgf_motion[0].attn.last_weights[0]  # [H, N, N]
+        weights = model.fusion.sgf_motion[0].attn.weights[0]  # [H, N, N]
         outside = ~event_attention_mask(out.event_bits, 1)[0]
         assert (weights[:, outside] == 0).all() == (guidance == "masked")
 
@@ -373,11 +380,69 @@ def test_presets_build_and_count():
 
 def test_task_scores_only_classes_that_are_not_ignored():
     """SynthAct's packaging classes include Null (ignored): it must not enter the macro F1."""
-    from actseg_lib.engine.tasks import BoundarySegmentationTask
-
+    metrics = model_entry("sigformer").metrics
+    assert metrics == ("macro_f1",)
     truth = [np.repeat([0, 1, IGNORE_INDEX, 0], 30), np.repeat([1, 0, 1], 30)]
     perfect = [np.where(y == IGNORE_INDEX, 2, y) for y in truth]
-    task = BoundarySegmentationTask(fps=30, ignore_labels=(2,))
-    assert task.score_predictions(perfect, truth, num_classes=3)["macro_f1"] == pytest.approx(100.0)
-    counted = BoundarySegmentationTask(fps=30)  # Null counted as a class never seen: 2/3
-    assert counted.score_predictions(perfect, truth, num_classes=3)["macro_f1"] == pytest.approx(200 / 3)
+    task = SegmentationTask(num_classes=3, fps=30, ignore_labels=(2,), metrics=metrics)
+    assert task.score_predictions(perfect, truth)["macro_f1"] == pytest.approx(100.0)
+    counted = SegmentationTask(num_classes=3, fps=30, metrics=metrics)  # Null counted as a class never seen: 2/3
+    assert counted.score_predictions(perfect, truth)["macro_f1"] == pytest.approx(200 / 3)
+
+
+def test_task_trains_with_the_sigformer_loss_and_scores_every_refinement():
+    """The registry's loss and decoder in the engine's task: the loss's four parts, and the
+    metrics after refinement at the model's threshold, at every listed threshold and
+    without refinement."""
+    entry = model_entry("sigformer")
+    assert entry.task == "segmentation" and isinstance(entry.decoder, SigFormerRefinement)
+    task = SegmentationTask(
+        criterion=entry.loss(**entry.config("reduced")["loss"]),
+        decoder=entry.decoder,
+        num_classes=5,
+        fps=FPS,
+        metrics=entry.metrics,
+    )
+    model = tiny(boundary_threshold=0.7)
+    x = frames(B=2, seconds=10)
+    mask = torch.ones(2, 60, dtype=torch.bool)
+    mask[1, 40:] = False
+    labels = torch.randint(0, 5, (2, 60))
+    batch = {"x": x, "mask": mask, "labels": labels, "lengths": torch.tensor([60, 40])}
+    loss, parts = task.loss(model, batch)
+    assert loss.requires_grad and set(parts) == {"ce", "inner_ce", "bce", "inner_bce"}
+    items = task.predict(model, batch)
+    assert [len(item["labels"]) for item in items] == [60, 40] and items[1]["probs"].shape == (5, 7)
+    scores = task.metrics(items)
+    main = ["acc", "edit", "f1@10", "f1@25", "f1@50", "score", "macro_f1"]
+    variants = [f"thr {t}" for t in (0.5, 0.7, 0.85, 0.95, "none")]
+    assert set(scores) == set(main) | {f"{key} {variant}" for key in main for variant in variants}
+    assert all(scores[key] == scores[f"{key} thr 0.7"] for key in main)  # the model's own threshold
+    unrefined = [np.repeat(item["probs"].argmax(0).numpy(), FPS)[: len(item["labels"])] for item in items]
+    for got, expected in zip(SigFormerRefinement.frame_predictions(items, "none"), unrefined):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_refinement_reports_the_models_threshold_and_each_listed_one():
+    """A kept boundary (p = 0.8) between a sure class-0 half and an unsure class-1 half:
+    at the model's threshold 0.7 it is a wall and the right half stays class 1; at 0.85
+    it is a soft barrier and the sure half pools the right half over to class 0."""
+    logits = torch.tensor([[4.0] * 4 + [-0.5] * 4, [0.0] * 8])[None]  # [1, K=2, N=8]
+    boundary = torch.full((1, 8), -10.0)
+    boundary[0, 4] = math.log(0.8 / 0.2)  # p = 0.8
+    out = SigFormerOutput(logits, boundary, [], [], torch.ones(1, 8, dtype=torch.bool), None, None, None)
+    model = SimpleNamespace(frames_per_token=2, boundary_threshold=0.7, barrier_kernel=99, barrier_alpha=0.1)
+    batch = {"labels": torch.tensor([[0] * 8 + [1] * 7]), "lengths": torch.tensor([15])}
+    refinement = SigFormerRefinement()
+    preds = {
+        key: value[0].tolist() for key, value in refinement.predictions(refinement.items(model, out, batch)).items()
+    }
+    walled, pooled = [0] * 8 + [1] * 7, [0] * 15
+    assert preds == {
+        "": walled,
+        "thr 0.5": walled,
+        "thr 0.7": walled,
+        "thr 0.85": pooled,
+        "thr 0.95": pooled,
+        "thr none": walled,
+    }

@@ -13,7 +13,6 @@ from actseg_lib.models.star_transformer import (
     FAttn,
     JointMapTokens,
     MultiClassTokens,
-    STARTransformer,
     ZAttn,
 )
 from actseg_lib.nn.joint_heatmaps import render_joint_heatmaps
@@ -28,11 +27,12 @@ def grid(seed=0, frames=T):
 
 def reference_attention(module, z, query_frame, key_frames):
     """The tokens of one frame attending to the tokens of ``key_frames``, by hand."""
-    q = module.q(z[:, query_frame])  # [B, S, D]
-    k, v = module.kv(z[:, key_frames].flatten(1, 2)).chunk(2, dim=-1)  # [B, len*S, D]
+    projections = module.attention
+    q = projections.q(z[:, query_frame])  # [B, S, D]
+    k, v = projections.kv(z[:, key_frames].flatten(1, 2)).chunk(2, dim=-1)  # [B, len*S, D]
     split = lambda x: x.unflatten(-1, (HEADS, D // HEADS)).transpose(1, 2)  # noqa: E731
     weights = torch.softmax(split(q) @ split(k).transpose(-2, -1) / (D // HEADS) ** 0.5, dim=-1)
-    return module.out((weights @ split(v)).transpose(1, 2).flatten(2))  # [B, S, D]
+    return projections.out((weights @ split(v)).transpose(1, 2).flatten(2))  # [B, S, D]
 
 
 @pytest.mark.parametrize("frames", [6, 7])
@@ -103,11 +103,12 @@ def test_full_attention_equals_pytorch_multihead_attention():
     torch.manual_seed(0)
     fattn, z = FAttn(D, HEADS), grid()
     mha = nn.MultiheadAttention(D, HEADS, batch_first=True)
+    projections = fattn.attention
     with torch.no_grad():
-        mha.in_proj_weight.copy_(torch.cat([fattn.q.weight, fattn.kv.weight]))
-        mha.in_proj_bias.copy_(torch.cat([fattn.q.bias, fattn.kv.bias]))
-        mha.out_proj.weight.copy_(fattn.out.weight)
-        mha.out_proj.bias.copy_(fattn.out.bias)
+        mha.in_proj_weight.copy_(torch.cat([projections.q.weight, projections.kv.weight]))
+        mha.in_proj_bias.copy_(torch.cat([projections.q.bias, projections.kv.bias]))
+        mha.out_proj.weight.copy_(projections.out.weight)
+        mha.out_proj.bias.copy_(projections.out.bias)
     tokens = z.flatten(1, 2)  # [B, T*S, D]
     expected, _ = mha(tokens, tokens, tokens, need_weights=False)
     torch.testing.assert_close(fattn(z), expected.view_as(z))
@@ -237,7 +238,9 @@ def test_modality_ablations_read_only_their_inputs():
 
 
 def test_attention_modules_are_named_by_kind_and_recorded():
-    model = STARTransformer(
+    model = build_model(
+        "star_transformer",
+        "reduced",
         num_classes=3,
         num_joints=4,
         num_frames=4,

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from actseg_lib.data import assert_samples_equal, synthact
+from actseg_lib.data.heatmaps import joint_heatmaps
 from actseg_lib.data.synthact.actions import IDLE, RECOGNITION_FULL, reverse, trajectories
 from actseg_lib.data.synthact.body import J, Subject, forward_kinematics
 from actseg_lib.data.synthact.generate import (
@@ -14,7 +15,7 @@ from actseg_lib.data.synthact.generate import (
     make_workflow,
     packaging_plan,
 )
-from actseg_lib.data.synthact.views import imu_signals, joint_heatmaps
+from actseg_lib.data.synthact.views import imu_signals
 
 TINY = config_for(
     "reduced",

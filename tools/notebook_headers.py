@@ -47,15 +47,20 @@ def colab_badge(url: str, branch: str, notebook: Path) -> str:
 
 def setup_source(url: str) -> str:
     return (
-        "# On Colab only: install this book's library from its repository.\n"
-        "# Elsewhere `make lab` (or `pip install -e .`) has installed it already.\n"
+        "# On Colab only: install this book's library from a clone of its repository (the\n"
+        "# clone brings the recorded ablation runs in records/, which a chapter reads\n"
+        "# instead of training them). Elsewhere `make lab` has installed it already.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
         "    import subprocess\n"
         "\n"
-        f'    package = "actseg-lib @ git+{url}"\n'
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)'
+        '    clone = "/content/actseg-book"\n'
+        f'    repository = "{url}"\n'
+        '    subprocess.run(["git", "clone", "-q", "--depth", "1", repository, clone])\n'
+        '    pip = [sys.executable, "-m", "pip", "install", "-q", "-e", clone]\n'
+        "    subprocess.run(pip, check=True)\n"
+        "    sys.path.insert(0, clone)  # the running kernel sees the editable install now"
     )
 
 

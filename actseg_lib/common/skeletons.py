@@ -1,10 +1,13 @@
 """Skeleton layouts: NTU RGB+D's 25 Kinect v2 joints, and the 13 (Penn Action) and
-17 (COCO, OpenPack's keypoints) joint layouts, with the maps from NTU to them.
+17 (COCO, OpenPack's keypoints) joint layouts, with the maps from NTU to them; the
+skeleton graphs that graph models read (NTU's and OpenPose BODY_25's), by name.
 
 Indices are 0-based (the NTU documentation counts from 1).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -138,6 +141,59 @@ COCO_JOINTS = (
 NTU_TO_COCO = tuple(
     NTU_JOINTS.index("head") if name in COCO_JOINTS[:5] else NTU_JOINTS.index(name) for name in COCO_JOINTS
 )
+
+
+# OpenPose BODY_25 (MCFS): nose 0, neck 1, arms 2-7, mid hip 8, legs 9-14, eyes and ears
+# 15-18, feet 19-24
+NUM_BODY25_JOINTS = 25
+BODY25_EDGES = (
+    (0, 1),
+    (1, 2),
+    (2, 3),
+    (3, 4),
+    (1, 5),
+    (5, 6),
+    (6, 7),
+    (1, 8),
+    (8, 9),
+    (9, 10),
+    (10, 11),
+    (8, 12),
+    (12, 13),
+    (13, 14),
+    (0, 15),
+    (15, 17),
+    (0, 16),
+    (16, 18),
+    (14, 19),
+    (19, 20),
+    (14, 21),
+    (11, 22),
+    (22, 23),
+    (11, 24),
+)
+
+
+class SkeletonGraph(NamedTuple):
+    """A skeleton as a graph: its joints, its bones (pairs of joint indices) and the joint
+    at the centre of the body, from which joints are measured relative to the body."""
+
+    num_joints: int
+    edges: tuple
+    centre: int
+
+
+SKELETON_GRAPHS = {
+    "ntu": SkeletonGraph(NUM_NTU_JOINTS, NTU_EDGES, 1),  # NTU RGB+D / Kinect v2 (PKU-MMD, LARa as DeST): spine middle
+    "body25": SkeletonGraph(NUM_BODY25_JOINTS, BODY25_EDGES, 8),  # OpenPose BODY_25 (MCFS): mid hip
+}
+
+
+def skeleton_graph(name: str) -> SkeletonGraph:
+    """The skeleton graph ``name`` (one of :data:`SKELETON_GRAPHS`)."""
+    if name not in SKELETON_GRAPHS:
+        raise ValueError(f"graph: expected one of {tuple(SKELETON_GRAPHS)}, got {name!r}")
+    return SKELETON_GRAPHS[name]
 
 
 def bone_pairs(parents=NTU_PARENTS) -> np.ndarray:

@@ -14,8 +14,8 @@ import torch
 from torch.utils.data import Dataset
 
 from ..common.labels import IGNORE_INDEX
+from .heatmaps import joint_heatmaps
 from .sample import Sample
-from .synthact.views import joint_heatmaps
 
 SEGMENTATION_INPUTS = ("skeleton3d", "skeleton2d", "imu", "imu_acc", "events", "features")
 

@@ -4,7 +4,8 @@ trimmed clips.
 
 :func:`prepare_segmentation` decides, for any source, the same five things:
 
-* **splits**: SynthAct's cross-subject split; the watch data by subject (1-6 train, 7-8
+* **splits**: a source's own split (SynthAct's cross-subject one, through
+  :func:`~actseg_lib.data.sources.source_split`); the watch data by subject (1-6 train, 7-8
   val, 9-10 test); a real format's own split files (``meta["split"]``), with a
   validation set carved out of train when the format has none (MS-TCN's bundles);
   otherwise whole subjects (or, lacking subjects, sequences) drawn with a fixed seed;
@@ -26,7 +27,7 @@ import numpy as np
 
 from ..common.labels import IGNORE_INDEX
 from .datasets import SEGMENTATION_INPUTS, RecognitionDataset, SegmentationDataset, channel_stats, input_layout
-from .sources import load_data
+from .sources import load_data, source_split
 
 WATCH_SUBJECTS = {"train": (1, 2, 3, 4, 5, 6), "val": (7, 8), "test": (9, 10)}
 SPLITS = ("train", "val", "test")
@@ -141,11 +142,9 @@ def split_indices(
     samples, spec: str, val_fraction: float = 0.15, test_fraction: float = 0.3, seed: int = 0
 ) -> dict[str, np.ndarray]:
     """Train / val / test indices for the samples of ``spec`` (rules in the module docstring)."""
-    source = spec.partition(":")[0]
-    if source == "synthact":
-        from . import synthact
-
-        return synthact.split(samples, "xsub", val_fraction=val_fraction, seed=seed)
+    own = source_split(samples, spec, val_fraction=val_fraction, seed=seed)
+    if own is not None:
+        return own
     records = _records(samples)
     subjects = np.array([-1 if r.get("subject") is None else r["subject"] for r in records])
     if spec == "real:watch":

@@ -61,6 +61,14 @@ def load_data(spec: str, progress: bool = True):
     return formats.read(source, rest)
 
 
+def source_split(samples, spec: str, val_fraction: float = 0.15, seed: int = 0) -> dict[str, np.ndarray] | None:
+    """The train / val / test indices a source defines for itself, or None when it
+    defines none: SynthAct's cross-subject split for ``synthact:`` specs."""
+    if spec.partition(":")[0] == "synthact":
+        return synthact.split(samples, "xsub", val_fraction=val_fraction, seed=seed)
+    return None
+
+
 def _frame_features(s: Sample) -> np.ndarray:
     """[T, 75] SynthAct frame features: 3D joints relative to the spine base, flattened."""
     joints = s.skeleton3d[:, 0]

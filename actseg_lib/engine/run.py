@@ -1,12 +1,10 @@
 """A whole run from names: the registry's configuration, the data spec, the trainer,
 the test evaluation and a results file. ``actseg train`` and ``actseg evaluate`` are thin
-wrappers around :func:`train_model` and :func:`evaluate_checkpoint`."""
+wrappers around :func:`train_model` and :func:`evaluate_checkpoint`. Run keys, cached run
+folders and recorded runs: :mod:`actseg_lib.engine.records`."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
 import os
 import re
 import time
@@ -14,7 +12,6 @@ from pathlib import Path
 
 import torch
 
-from .. import __version__
 from ..losses import SegmentationLoss
 from ..models.registry import TASKS, build_model, count_parameters, model_config, model_entry
 from . import distributed
@@ -22,7 +19,7 @@ from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .provenance import provenance, write_json
 from .tasks import RecognitionTask, SegmentationTask
-from .trainer import RESUME_KEYS, Trainer
+from .trainer import Trainer
 
 
 def merge_overrides(config: dict, overrides: dict | None) -> dict:
@@ -43,54 +40,6 @@ def data_slug(data: str) -> str:
 def default_runs_dir() -> Path:
     """``$ACTSEG_RUNS``, else ``~/.cache/actseg/runs``: where notebooks keep their runs."""
     return Path(os.environ.get("ACTSEG_RUNS") or Path.home() / ".cache" / "actseg" / "runs")
-
-
-def cached_run_dir(name: str, data: str, size: str = "reduced", overrides: dict | None = None, root=None) -> Path:
-    """A run folder named by everything that determines the run (model, size, data, the
-    merged configuration, the library version), for "load if present, else train":
-    ``train_model(..., out_dir=cached_run_dir(...), resume=True)`` trains once and loads
-    afterwards. Any change of setting, of the model's code (its file and ``nn/``), of
-    SynthAct's generator (its DATA_VERSION) or of what the trainer compares before
-    resuming (its RESUME_KEYS) gives a new folder. Delete the folder to retrain."""
-    from ..data.synthact.generate import DATA_VERSION
-
-    config = merge_overrides(model_config(name, size), overrides)
-    # RESUME_KEYS: when what makes two runs "the same" changes, old folders are not reused
-    key = json.dumps(
-        {
-            "model": name,
-            "size": size,
-            "data": data,
-            "config": config,
-            "version": __version__,
-            "data_version": DATA_VERSION,
-            "resume_keys": RESUME_KEYS,
-            "code": _model_code_digest(name),
-        },
-        sort_keys=True,
-        default=str,
-    )
-    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
-    return Path(root or default_runs_dir()) / f"{name}-{size}-{data_slug(data)}-{digest}"
-
-
-@functools.cache  # once per process: the imported model code does not change under it
-def _model_code_digest(name: str) -> str:
-    """A digest of the model's own file, of the sibling model files it imports from
-    (``from .asformer import ...``; the registry aside) and of ``actseg_lib/nn``: editing
-    the model's code starts new run folders (a changed trainer or data pipeline does not:
-    delete the folder)."""
-    import inspect
-
-    model_file = Path(inspect.getsourcefile(model_entry(name).model_class))
-    siblings = sorted(
-        set(re.findall(r"^from \.(\w+) import", model_file.read_text(encoding="utf-8"), re.M)) - {"registry"}
-    )
-    nn_dir = Path(__file__).resolve().parents[1] / "nn"
-    digest = hashlib.sha1()
-    for path in [model_file, *(model_file.parent / f"{s}.py" for s in siblings), *sorted(nn_dir.glob("*.py"))]:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def prepare_task_data(
@@ -236,36 +185,6 @@ def train_model(
     results["trainer"] = trainer
     results["dataset"] = dataset
     return results
-
-
-RECORDS_DIR = Path(__file__).resolve().parents[1] / "records"
-
-
-def recorded_run(
-    name: str, data: str, size: str = "reduced", overrides: dict | None = None, records=None, progress: bool = False
-) -> dict:
-    """The scores of a run that the book reports but does not need to repeat on every
-    build (ablation arms): read from ``records/<run folder name>.json`` when a record of
-    exactly this run exists, else trained now (:func:`train_model` in its
-    :func:`cached_run_dir`) and recorded. The record's name is the run folder's, so it
-    is keyed like the folder by the configuration and by the model's code: editing the
-    model makes every old record stale and the runs train again. A record holds the
-    run's ``results.json`` (scores, history, recorded training time, provenance: when,
-    where, which commit), with ``"record"`` set to its path; no weights."""
-    folder = cached_run_dir(name, data, size, overrides)
-    path = Path(records or RECORDS_DIR) / f"{folder.name}.json"
-    if path.exists():
-        results = json.loads(path.read_text(encoding="utf-8"))
-        if results.get("model") != name or results.get("data") != data or results.get("size") != size:
-            raise ValueError(
-                f"record {path}: holds {results.get('model')}/{results.get('size')} on "
-                f"{results.get('data')}, expected {name}/{size} on {data}"
-            )
-        return {**results, "record": str(path)}
-    train_model(name, data, size, out_dir=folder, resume=True, overrides=overrides, progress=progress)
-    results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
-    write_json(results, path)
-    return {**results, "record": str(path)}
 
 
 def summary_line(results: dict) -> str:

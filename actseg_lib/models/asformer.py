@@ -2,7 +2,7 @@
 
 An encoder turns frame features into frame-wise class logits; decoders then refine the
 previous stage's class probabilities, as MS-TCN's later stages do, but with attention.
-Every block of every stage is
+Every block of every stage is :class:`~actseg_lib.nn.asformer_block.ASFormerBlock`:
 
     A   = ReLU(W_d *_{2^i} H)                              dilated 3-tap convolution
     A'  = A + alpha * Att_{2^i}(Norm(A))                    attention in a window of 2^i frames
@@ -47,104 +47,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..nn import ConvFeedForward, frame_mask
-from ..nn.windowed_attention import windowed_attention
+from ..nn import frame_mask
+from ..nn.asformer_block import ASFormerBlock
 from .registry import register_model
 
-__all__ = [
-    "ASFormer",
-    "ASFormerBlock",
-    "AttentionLayer",
-    "Decoder",
-    "Encoder",
-    "MaskedInstanceNorm1d",
-    "asformer",
-    "receptive_field",
-]
-
-
-class MaskedInstanceNorm1d(nn.Module):
-    """Normalise every channel of every sequence to zero mean and unit variance over its real
-    frames:
-
-        y_ct = m_t (x_ct - mu_c) / sqrt(sigma_c^2 + eps),
-        mu_c = mean of x_ct over real t,  sigma_c^2 = (biased) variance over real t.
-
-    Padded frames neither enter the statistics nor keep a value (they become 0).
-    """
-
-    def __init__(self, eps: float = 1e-5):
-        super().__init__()
-        self.eps = eps
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # x [B, C, T], mask [B, 1, T] float
-        n = mask.sum(dim=-1, keepdim=True).clamp(min=1.0)  # [B, 1, 1]; an all-padded row stays finite
-        mean = (x * mask).sum(dim=-1, keepdim=True) / n  # [B, C, 1]
-        var = (((x - mean) * mask) ** 2).sum(dim=-1, keepdim=True) / n  # [B, C, 1]
-        return (x - mean) * torch.rsqrt(var + self.eps) * mask
-
-
-class AttentionLayer(nn.Module):
-    """Single-head attention inside a centred window of ``window`` frames.
-
-    Queries and keys are 1x1 projections to ``channels // r1`` channels, values to
-    ``channels // r2``; the attended values pass a ReLU and a 1x1 projection back to
-    ``channels``:
-
-        out_t = m_t * W_o ReLU( sum_{|s-t| <= w//2, m_s} softmax_s(q_t . k_s / sqrt(C/r1)) v_s )
-
-    Self-attention (encoder): q, k, v all read ``x``. Cross-attention (decoder, when
-    ``memory`` is given): q and k read the decoder's features ``x`` and v reads ``memory``,
-    the previous stage's features, as in the public ASFormer code.
-    """
-
-    def __init__(self, channels: int, r1: int, r2: int, window: int):
-        super().__init__()
-        for name, r in (("r1", r1), ("r2", r2)):
-            if r < 1 or channels % r != 0:
-                raise ValueError(f"{name}: expected a divisor of channels={channels}, got {r}")
-        if window < 1:
-            raise ValueError(f"window: expected an int >= 1, got {window}")
-        self.window = window
-        self.query = nn.Conv1d(channels, channels // r1, 1)
-        self.key = nn.Conv1d(channels, channels // r1, 1)
-        self.value = nn.Conv1d(channels, channels // r2, 1)
-        self.conv_out = nn.Conv1d(channels // r2, channels, 1)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
-        # x, memory [B, C, T], mask [B, 1, T] float
-        source = x if memory is None else memory
-        q = self.query(x).transpose(1, 2)  # [B, T, C/r1]
-        k = self.key(x).transpose(1, 2)  # [B, T, C/r1]
-        v = self.value(source).transpose(1, 2)  # [B, T, C/r2]
-        att = windowed_attention(q, k, v, self.window, key_mask=mask[:, 0] > 0)  # [B, T, C/r2]
-        return self.conv_out(torch.relu(att.transpose(1, 2))) * mask  # [B, C, T]
-
-
-class ASFormerBlock(nn.Module):
-    """One block (the paper's attention module): dilated convolution feed-forward, attention
-    on its instance-normalised output added with weight ``alpha``, a 1x1 convolution,
-    dropout and a residual connection; padded frames are zeroed at the end so they never
-    reach real frames through the next block's convolution."""
-
-    def __init__(
-        self, dilation: int, channels: int, r1: int, r2: int, window: int, alpha: float = 1.0, dropout: float = 0.5
-    ):
-        super().__init__()
-        self.alpha = alpha
-        self.feed_forward = ConvFeedForward(dilation, channels, channels)
-        self.norm = MaskedInstanceNorm1d()
-        self.attention = AttentionLayer(channels, r1, r2, window)
-        self.conv_1x1 = nn.Conv1d(channels, channels, 1)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
-        # x [B, C, T], mask [B, 1, T] float, memory [B, C, T] or None
-        out = self.feed_forward(x)
-        out = self.alpha * self.attention(self.norm(out, mask), mask, memory) + out
-        out = self.dropout(self.conv_1x1(out))
-        return (x + out) * mask
+__all__ = ["ASFormer", "Decoder", "Encoder", "receptive_field"]
 
 
 class Encoder(nn.Module):
@@ -158,14 +65,15 @@ class Encoder(nn.Module):
 
     def __init__(
         self,
+        *,
         num_layers: int,
         num_f_maps: int,
         in_channels: int,
         num_classes: int,
-        r1: int = 2,
-        r2: int = 2,
-        channel_masking_rate: float = 0.3,
-        dropout: float = 0.5,
+        r1: int,
+        r2: int,
+        channel_masking_rate: float,
+        dropout: float,
     ):
         super().__init__()
         self.channel_dropout = nn.Dropout2d(channel_masking_rate)
@@ -189,14 +97,7 @@ class Decoder(nn.Module):
     whose values come from ``memory`` (the previous stage's features), 1x1 conv to logits."""
 
     def __init__(
-        self,
-        num_layers: int,
-        num_f_maps: int,
-        num_classes: int,
-        r1: int = 2,
-        r2: int = 2,
-        alpha: float = 1.0,
-        dropout: float = 0.5,
+        self, *, num_layers: int, num_f_maps: int, num_classes: int, r1: int, r2: int, alpha: float, dropout: float
     ):
         super().__init__()
         self.conv_in = nn.Conv1d(num_classes, num_f_maps, 1)
@@ -228,15 +129,16 @@ class ASFormer(nn.Module):
 
     def __init__(
         self,
+        *,
         in_channels: int,
         num_classes: int,
-        num_decoders: int = 3,
-        num_layers: int = 10,
-        num_f_maps: int = 64,
-        r1: int = 2,
-        r2: int = 2,
-        channel_masking_rate: float = 0.3,
-        dropout: float = 0.5,
+        num_decoders: int,
+        num_layers: int,
+        num_f_maps: int,
+        r1: int,
+        r2: int,
+        channel_masking_rate: float,
+        dropout: float,
     ):
         super().__init__()
         if num_decoders < 0 or num_layers < 1:
@@ -246,9 +148,26 @@ class ASFormer(nn.Module):
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.num_layers = num_layers
-        self.encoder = Encoder(num_layers, num_f_maps, in_channels, num_classes, r1, r2, channel_masking_rate, dropout)
+        self.encoder = Encoder(
+            num_layers=num_layers,
+            num_f_maps=num_f_maps,
+            in_channels=in_channels,
+            num_classes=num_classes,
+            r1=r1,
+            r2=r2,
+            channel_masking_rate=channel_masking_rate,
+            dropout=dropout,
+        )
         self.decoders = nn.ModuleList(
-            Decoder(num_layers, num_f_maps, num_classes, r1, r2, alpha=math.exp(-3 * s), dropout=dropout)
+            Decoder(
+                num_layers=num_layers,
+                num_f_maps=num_f_maps,
+                num_classes=num_classes,
+                r1=r1,
+                r2=r2,
+                alpha=math.exp(-3 * s),
+                dropout=dropout,
+            )
             for s in range(num_decoders)
         )
 
@@ -274,57 +193,32 @@ def receptive_field(num_layers: int) -> int:
     return sum(2**i + (2**i) // 2 for i in range(num_layers))
 
 
-@register_model(
+register_model(
     "asformer",
+    ASFormer,
     task="segmentation",
     paper="yi2021asformer",
-    sizes={
-        # the paper: 3 decoders, 10 blocks x 64 maps, r1 = r2 = 2, channel masking 0.3,
-        # Adam 5e-4 with weight decay 1e-5, batch 1, 120 epochs
-        "full": {
-            "model": dict(
-                in_channels=2048,
-                num_classes=48,
-                num_decoders=3,
-                num_layers=10,
-                num_f_maps=64,
-                r1=2,
-                r2=2,
-                channel_masking_rate=0.3,
-                dropout=0.5,
-            ),
-            "train": dict(optimizer="adam", lr=5e-4, weight_decay=1e-5, epochs=120, batch_size=1, scheduler="none"),
-            "loss": dict(smoothing_weight=0.15, smoothing_clamp=16.0),
-        },
-        # a 2-core CPU in minutes: fewer, narrower blocks and stages; the same recipe otherwise
-        "reduced": {
-            "model": dict(
-                in_channels=75,
-                num_classes=13,
-                num_decoders=2,
-                num_layers=6,
-                num_f_maps=32,
-                r1=2,
-                r2=2,
-                channel_masking_rate=0.3,
-                dropout=0.5,
-            ),
-            "train": dict(optimizer="adam", lr=5e-4, weight_decay=1e-5, epochs=40, batch_size=1, scheduler="none"),
-            "loss": dict(smoothing_weight=0.15, smoothing_clamp=16.0),
-        },
+    version=1,
+    # the paper: 3 decoders, 10 blocks x 64 maps, r1 = r2 = 2, channel masking 0.3,
+    # Adam 5e-4 with weight decay 1e-5, batch 1, 120 epochs
+    full={
+        "model": dict(
+            in_channels=2048,
+            num_classes=48,
+            num_decoders=3,
+            num_layers=10,
+            num_f_maps=64,
+            r1=2,
+            r2=2,
+            channel_masking_rate=0.3,
+            dropout=0.5,
+        ),
+        "train": dict(optimizer="adam", lr=5e-4, weight_decay=1e-5, epochs=120, batch_size=1, scheduler="none"),
+        "loss": dict(smoothing_weight=0.15, smoothing_clamp=16.0),
+    },
+    # a 2-core CPU in minutes: fewer, narrower blocks and stages; the same recipe otherwise
+    reduced={
+        "model": dict(in_channels=75, num_classes=13, num_decoders=2, num_layers=6, num_f_maps=32),
+        "train": dict(epochs=40),
     },
 )
-def asformer(
-    in_channels: int,
-    num_classes: int,
-    num_decoders: int = 3,
-    num_layers: int = 10,
-    num_f_maps: int = 64,
-    r1: int = 2,
-    r2: int = 2,
-    channel_masking_rate: float = 0.3,
-    dropout: float = 0.5,
-) -> ASFormer:
-    return ASFormer(
-        in_channels, num_classes, num_decoders, num_layers, num_f_maps, r1, r2, channel_masking_rate, dropout
-    )

@@ -31,8 +31,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..nn.attention import multihead_attention
+from ..nn.attention import Attention
 from ..nn.deformable_sampling import reference_points, sample_volume
+from ..nn.feedforward import FeedForward
 from ..nn.mixed_conv import MixedConvBackbone
 from .registry import register_model
 
@@ -56,24 +57,24 @@ def sliding_windows(length: int, window: int, stride: int) -> list[tuple[int, in
     return [(s, s + window) for s in starts]
 
 
-class _Attention(nn.Module):
-    """Projections and bookkeeping shared by the three attentions: ``score_pairs``, the
-    query-key scores of the last forward per sample and head (the cost the book counts),
-    and, with ``record``, the weights for the figures."""
+class _AttentionPart(nn.Module):
+    """What the three attentions share: an :class:`~actseg_lib.nn.attention.Attention`
+    (``self.attention``), ``score_pairs``, the query-key scores of the last forward per
+    sample and head (the cost the book counts), and ``record``, which makes the attention
+    keep its weights for the figures."""
 
     def __init__(self, dim: int, heads: int):
         super().__init__()
-        if dim % heads:
-            raise ValueError(f"{type(self).__name__}: dim {dim} is not divisible by heads {heads}")
-        self.heads = heads
-        self.q, self.kv, self.out = nn.Linear(dim, dim), nn.Linear(dim, 2 * dim), nn.Linear(dim, dim)
-        self.record = False
+        self.attention = Attention(dim, heads)
         self.score_pairs = 0
 
-    def attend(self, queries: torch.Tensor, context: torch.Tensor):
-        """``queries [N, Lq, D]`` to ``context [N, Lk, D]`` -> (``[N, Lq, D]``, weights or None)."""
-        out, weights = multihead_attention(self.q, self.kv, queries, context, self.heads, return_weights=self.record)
-        return self.out(out), weights
+    @property
+    def record(self) -> bool:
+        return self.attention.record
+
+    @record.setter
+    def record(self, on: bool) -> None:
+        self.attention.record = on
 
 
 class ThreeDTokenSearch(nn.Module):
@@ -130,7 +131,7 @@ class ThreeDTokenSearch(nn.Module):
         return tokens, points.view(B, G, N, 3)
 
 
-class DeformableAttention3D(_Attention):
+class DeformableAttention3D(_AttentionPart):
     """``forward(rgb [B, P, D], volume [B, D, T, H, W], cross [B, L, D])``: queries are
     the RGB tokens and the cross-modal tokens; keys and values the deformable tokens of
     the 3DTS and the cross-modal tokens. ``keys="full"``: every RGB token as key (the
@@ -163,13 +164,14 @@ class DeformableAttention3D(_Attention):
             sampled = rgb
         queries = torch.cat([rgb, cross], dim=1)
         context = torch.cat([sampled, cross], dim=1)
-        self.score_pairs = queries.shape[1] * context.shape[1]
-        out, self.weights = self.attend(queries, context)
+        out = self.attention(queries, context)
+        self.score_pairs = self.attention.score_pairs
+        self.weights = self.attention.weights if self.record else None  # [B, H, P + L, N + L]
         P = rgb.shape[1]
         return out[:, :P], out[:, P:]
 
 
-class JointStrideAttention(_Attention):
+class JointStrideAttention(_AttentionPart):
     """Pose tokens ``[B, T, J, D]`` attend within windows of ``window`` joints moved by
     ``stride`` (the last window ends at the last joint); the frame's cross-modal tokens
     ``[B, T, C, D]`` join every window of that frame. A joint in several windows gets
@@ -201,20 +203,21 @@ class JointStrideAttention(_Attention):
         self.score_pairs = 0
         for start, end in windows:
             tokens = torch.cat([pose[:, :, start:end].reshape(B * T, end - start, D), frame_cross], dim=1)
-            out, weights = self.attend(tokens, tokens)  # [B*T, w + C, D]
-            self.score_pairs += T * tokens.shape[1] ** 2
+            out = self.attention(tokens)  # [B*T, w + C, D]
+            self.score_pairs += T * self.attention.score_pairs
             w = end - start
             out_pose[:, :, start:end] += out[:, :w].view(B, T, w, D)
             count[start:end] += 1
             out_cross += out[:, w:].view(B, T, C, D)
             if record:
-                joint_attention[:, :, start:end, start:end] += weights.mean(1)[:, :w, :w].view(B, T, w, w)
+                weights = self.attention.weights.mean(1)[:, :w, :w]  # [B*T, w, w]: joint to joint, heads averaged
+                joint_attention[:, :, start:end, start:end] += weights.view(B, T, w, w)
         if record:
             self.joint_attention = joint_attention / count.view(1, 1, J, 1)
         return out_pose / count.view(1, 1, J, 1), out_cross / len(windows)
 
 
-class TemporalStrideAttention(_Attention):
+class TemporalStrideAttention(_AttentionPart):
     """Every frame's tokens ``[B, T, S, D]`` attend to the tokens of the frames in their
     window (``window`` frames, moved by ``stride``; the last window ends at the last
     frame). A frame covered by several windows gets the mean of its outputs."""
@@ -230,8 +233,8 @@ class TemporalStrideAttention(_Attention):
         self.score_pairs = 0
         for start, end in sliding_windows(T, self.window, self.stride):
             tokens = z[:, start:end].reshape(B, (end - start) * S, D)
-            mixed, _ = self.attend(tokens, tokens)
-            self.score_pairs += tokens.shape[1] ** 2
+            mixed = self.attention(tokens)
+            self.score_pairs += self.attention.score_pairs
             out[:, start:end] += mixed.view(B, end - start, S, D)
             count[start:end] += 1
         return out / count.view(1, T, 1, 1)
@@ -282,8 +285,7 @@ class Deformable3DBlock(nn.Module):
         self.norm_frames = nn.LayerNorm(dim)
         self.temporal = TemporalStrideAttention(dim, heads, temporal_window, temporal_stride)
         self.norm_mlp = nn.LayerNorm(dim)
-        hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
+        self.mlp = FeedForward(dim, int(dim * mlp_ratio), dropout)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, rgb: torch.Tensor, pose: torch.Tensor, cross: torch.Tensor):
@@ -325,28 +327,29 @@ class Deformable3DTransformer(nn.Module):
 
     def __init__(
         self,
+        *,
         num_classes: int,
-        num_joints: int = 25,
-        num_frames: int = 16,
-        backbone_widths=(64, 64, 128, 256, 512),
-        backbone_blocks=(2, 2, 2, 2),
-        num_3d_stages: int = 1,
-        stem_kernel: int = 7,
-        feature_stage: str = "layer3",
-        feature_size: int = 14,
-        dim: int = 256,
-        heads: int = 8,
-        depth: int = 4,
-        keys: str = "deformable",
-        cross_tokens: bool = True,
-        offset_range=(1.0, 2.0, 2.0),
-        reference_stride=(1, 1, 1),
-        joint_window: int = 5,
-        joint_stride: int = 3,
-        temporal_window: int = 4,
-        temporal_stride: int = 2,
-        mlp_ratio: float = 4.0,
-        dropout: float = 0.1,
+        num_joints: int,
+        num_frames: int,
+        backbone_widths: tuple[int, ...],
+        backbone_blocks: tuple[int, ...],
+        num_3d_stages: int,
+        stem_kernel: int,
+        feature_stage: str,
+        feature_size: int,
+        dim: int,
+        heads: int,
+        depth: int,
+        keys: str,
+        cross_tokens: bool,
+        offset_range: tuple[float, float, float],
+        reference_stride: tuple[int, int, int],
+        joint_window: int,
+        joint_stride: int,
+        temporal_window: int,
+        temporal_stride: int,
+        mlp_ratio: float,
+        dropout: float,
         pose_normalisation: str = "clip",
         rgb_zero_init: bool = True,
     ):
@@ -370,17 +373,17 @@ class Deformable3DTransformer(nn.Module):
         self.cross = CrossModalTokens(dim) if cross_tokens else None
         self.blocks = nn.ModuleList(
             Deformable3DBlock(
-                dim,
-                heads,
-                keys,
-                offset_range,
-                reference_stride,
-                joint_window,
-                joint_stride,
-                temporal_window,
-                temporal_stride,
-                mlp_ratio,
-                dropout,
+                dim=dim,
+                heads=heads,
+                keys=keys,
+                offset_range=offset_range,
+                reference_stride=reference_stride,
+                joint_window=joint_window,
+                joint_stride=joint_stride,
+                temporal_window=temporal_window,
+                temporal_stride=temporal_stride,
+                mlp_ratio=mlp_ratio,
+                dropout=dropout,
             )
             for _ in range(depth)
         )
@@ -476,104 +479,83 @@ class Deformable3DTransformer(nn.Module):
             module.record = on
 
 
-# Reduced: 8 frames of 48 x 48 SynthAct clips, the narrow MC backbone of the STAR chapter,
-# RGB tokens from layer3 (6 x 6), reference points every 2 cells in space (72 deformable
-# tokens for 288 RGB tokens), width 64, 4 heads, 2 blocks. AdamW at 3e-3 for 12 epochs.
-# Three choices made it learn on a CPU budget (SynthAct clips, 8 epochs, test top-1,
-# one seed each): cross-modal tokens shared by all frames, averaged over every window
-# and frame, 11-17 % (their differences between clips were about 0.3 % of their size at
-# the start); with one copy per frame that joins the temporal stride attention, plus
-# lr 3e-3, 71 % after 12 epochs. Pose tokens relative to the clip's centre and spread
-# and the RGB projection started at zero (the model starts as a pose model) are the
-# other two.
-REDUCED_MODEL = dict(
-    num_classes=12,
-    num_joints=25,
-    num_frames=8,
-    backbone_widths=(16, 16, 32, 64, 128),
-    backbone_blocks=(1, 1, 1, 1),
-    num_3d_stages=1,
-    stem_kernel=5,
-    feature_stage="layer3",
-    feature_size=6,
-    dim=64,
-    heads=4,
-    depth=2,
-    keys="deformable",
-    cross_tokens=True,
-    offset_range=(1.0, 2.0, 2.0),
-    reference_stride=(1, 2, 2),
-    joint_window=5,
-    joint_stride=3,
-    temporal_window=4,
-    temporal_stride=2,
-    mlp_ratio=2.0,
-    dropout=0.1,
-)
-
-# Full: MC18 on 16 frames of 112 x 112 SynthAct clips (224 on real video: set
-# feature_size=28), RGB tokens from layer3 (14 x 14 at 112), reference points every 2
-# cells in time and space (392 deformable tokens for 3,136 RGB tokens), width 256, 8
-# heads, 4 blocks.
-# The paper trains without pre-training; depth, width, windows and the optimiser are
-# not available to us: our choices (AdamW 1e-4, cosine, 100 epochs, batch 8).
-FULL_MODEL = dict(
-    num_classes=60,
-    num_joints=25,
-    num_frames=16,
-    backbone_widths=(64, 64, 128, 256, 512),
-    backbone_blocks=(2, 2, 2, 2),
-    num_3d_stages=1,
-    stem_kernel=7,
-    feature_stage="layer3",
-    feature_size=14,
-    dim=256,
-    heads=8,
-    depth=4,
-    keys="deformable",
-    cross_tokens=True,
-    offset_range=(2.0, 2.0, 2.0),
-    reference_stride=(2, 2, 2),
-    joint_window=5,
-    joint_stride=3,
-    temporal_window=8,
-    temporal_stride=4,
-    mlp_ratio=4.0,
-    dropout=0.1,
-)
-
 register_model(
     "deformable3d",
+    Deformable3DTransformer,
     task="recognition",
     paper="kim2023deformable",
-    sizes={
-        "full": {
-            "model": FULL_MODEL,
-            "train": dict(
-                optimizer="adamw",
-                lr=1e-4,
-                weight_decay=0.05,
-                epochs=100,
-                batch_size=8,
-                scheduler="cosine",
-                warmup_epochs=5,
-            ),
-            "data": dict(num_frames=16),
-            "loss": dict(label_smoothing=0.1),
-        },
-        "reduced": {
-            "model": REDUCED_MODEL,
-            "train": dict(
-                optimizer="adamw",
-                lr=3e-3,
-                weight_decay=0.05,
-                epochs=12,
-                batch_size=16,
-                scheduler="cosine",
-                warmup_epochs=2,
-            ),
-            "data": dict(num_frames=8),
-            "loss": dict(label_smoothing=0.1),
-        },
+    version=1,
+    # Full: MC18 on 16 frames of 112 x 112 SynthAct clips (224 on real video: set
+    # feature_size=28), RGB tokens from layer3 (14 x 14 at 112), reference points every 2
+    # cells in time and space (392 deformable tokens for 3,136 RGB tokens), width 256, 8
+    # heads, 4 blocks.
+    # The paper trains without pre-training; depth, width, windows and the optimiser are
+    # not available to us: our choices (AdamW 1e-4, cosine, 100 epochs, batch 8).
+    full={
+        "model": dict(
+            num_classes=60,
+            num_joints=25,
+            num_frames=16,
+            backbone_widths=(64, 64, 128, 256, 512),
+            backbone_blocks=(2, 2, 2, 2),
+            num_3d_stages=1,
+            stem_kernel=7,
+            feature_stage="layer3",
+            feature_size=14,
+            dim=256,
+            heads=8,
+            depth=4,
+            keys="deformable",
+            cross_tokens=True,
+            offset_range=(2.0, 2.0, 2.0),
+            reference_stride=(2, 2, 2),
+            joint_window=5,
+            joint_stride=3,
+            temporal_window=8,
+            temporal_stride=4,
+            mlp_ratio=4.0,
+            dropout=0.1,
+        ),
+        "train": dict(
+            optimizer="adamw",
+            lr=1e-4,
+            weight_decay=0.05,
+            epochs=100,
+            batch_size=8,
+            scheduler="cosine",
+            warmup_epochs=5,
+        ),
+        "data": dict(num_frames=16),
+        "loss": dict(label_smoothing=0.1),
     },
-)(Deformable3DTransformer)
+    # Reduced: 8 frames of 48 x 48 SynthAct clips, the narrow MC backbone of the STAR chapter,
+    # RGB tokens from layer3 (6 x 6), reference points every 2 cells in space (72 deformable
+    # tokens for 288 RGB tokens), width 64, 4 heads, 2 blocks. AdamW at 3e-3 for 12 epochs.
+    reduced={
+        "model": dict(
+            num_classes=12,
+            num_frames=8,
+            backbone_widths=(16, 16, 32, 64, 128),
+            backbone_blocks=(1, 1, 1, 1),
+            stem_kernel=5,
+            feature_size=6,
+            dim=64,
+            heads=4,
+            depth=2,
+            offset_range=(1.0, 2.0, 2.0),
+            reference_stride=(1, 2, 2),
+            temporal_window=4,
+            temporal_stride=2,
+            mlp_ratio=2.0,
+        ),
+        # Three choices made it learn on a CPU budget (SynthAct clips, 8 epochs, test top-1,
+        # one seed each): cross-modal tokens shared by all frames, averaged over every window
+        # and frame, 11-17 % (their differences between clips were about 0.3 % of their size at
+        # the start); with one copy per frame that joins the temporal stride attention, plus
+        # lr 3e-3, 71 % after 12 epochs. Pose tokens relative to the clip's centre and spread
+        # and the RGB projection started at zero (the model starts as a pose model) are the
+        # other two.
+        "train": dict(lr=3e-3, epochs=12, batch_size=16, warmup_epochs=2),
+        "data": dict(num_frames=8),
+    },
+)

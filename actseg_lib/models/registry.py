@@ -32,6 +32,10 @@ paper):
 * ``metrics``: extra segmentation metrics beyond the frame metrics; ``("macro_f1",)`` adds
   OpenPack's macro F1 on 1-second slots.
 
+A key of ``full`` that the reduced size does not have is removed with the value
+:data:`UNSET` (``reduced={"train": {"optimizer": "adamw", "momentum": UNSET}}``: the
+paper's SGD momentum means nothing to AdamW).
+
 ``model_config(name, size)`` returns the merged sections; ``build_model(name, size,
 **overrides)`` builds the module.
 """
@@ -49,6 +53,14 @@ SECTIONS = ("model", "train", "data", "loss")
 METRICS = ("macro_f1",)
 
 
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()  # in ``reduced``: remove this key of ``full``
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
@@ -64,16 +76,18 @@ class ModelEntry:
 
     def config(self, size: str) -> dict:
         """The sections at ``size``: ``full`` as written, ``reduced`` as ``full`` with the
-        differences laid over it, section by section."""
+        differences laid over it, section by section (a value :data:`UNSET` removes
+        the key)."""
         if size not in SIZES:
             raise ValueError(f"size: expected one of {SIZES}, got {size!r}")
-        if getattr(self, "legacy", False):  # TEMPORARY
-            source = self.full if size == "full" else self.reduced
-            return {section: copy.deepcopy(source.get(section, {})) for section in SECTIONS}
         merged = {section: copy.deepcopy(self.full.get(section, {})) for section in SECTIONS}
         if size == "reduced":
             for section, values in self.reduced.items():
-                merged[section].update(copy.deepcopy(values))
+                for key, value in values.items():
+                    if value is UNSET:
+                        del merged[section][key]
+                    else:
+                        merged[section][key] = copy.deepcopy(value)
         return merged
 
 
@@ -82,27 +96,18 @@ _REGISTRY: dict[str, ModelEntry] = {}
 
 def register_model(
     name: str,
-    model_class: type = None,
+    model_class: type,
     *,
-    sizes: dict | None = None,  # TEMPORARY (refactor in progress): the old decorator style
     task: str,
-    paper: str = "",
-    version: int = 1,
-    full: dict = None,
-    reduced: dict = None,
+    paper: str,
+    version: int,
+    full: dict,
+    reduced: dict,
     loss=None,
     decoder=None,
     metrics: tuple = (),
 ) -> ModelEntry:
     """Register ``model_class`` under ``name`` (see the module docstring)."""
-    if sizes is not None:  # TEMPORARY: the old style, until every model file is converted
-
-        def decorate(builder):
-            _REGISTRY[name] = ModelEntry(name, builder, task, paper, 1, sizes["full"], sizes["reduced"])
-            object.__setattr__(_REGISTRY[name], "legacy", True)
-            return builder
-
-        return decorate
     where = f"register_model({name!r})"
     if task not in TASKS:
         raise ValueError(f"{where}: task must be one of {TASKS}, got {task!r}")
@@ -112,6 +117,10 @@ def register_model(
         unknown = set(config) - set(SECTIONS)
         if unknown:
             raise ValueError(f"{where}: {label} has unknown sections {sorted(unknown)}; expected {SECTIONS}")
+    for section, values in reduced.items():
+        missing = sorted(key for key, value in values.items() if value is UNSET and key not in full.get(section, {}))
+        if missing:
+            raise ValueError(f"{where}: reduced[{section!r}] unsets {missing}, which full[{section!r}] does not have")
     unknown_metrics = set(metrics) - set(METRICS)
     if unknown_metrics:
         raise ValueError(f"{where}: unknown metrics {sorted(unknown_metrics)}; known: {METRICS}")

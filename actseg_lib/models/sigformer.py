@@ -14,7 +14,10 @@ The data flow, one token per second (``N`` seconds, ``D`` the fused width)::
     at inference: boundary_threshold_filter + local_barrier_pooling -> refined class probabilities
 
 Every named part of the paper is a module (or function) below; ``SigFormerLoss`` is the
-training objective.
+training objective and ``SigFormerRefinement`` what the engine predicts with. Every
+attention is the shared :class:`~actseg_lib.nn.attention.Attention` (query and key/value
+projections without bias), every feed-forward the shared
+:class:`~actseg_lib.nn.feedforward.FeedForward` in a post-norm residual.
 
 **Where the paper and the official code (LIUQI-creat/SigFormer) differ**, this file
 implements the paper:
@@ -50,15 +53,18 @@ the keypoints alone.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..common.labels import IGNORE_INDEX
+from ..nn.attention import Attention
+from ..nn.feedforward import FeedForward
+from ..nn.positional import sinusoidal_positions
 from .registry import register_model
 
 __all__ = [
@@ -66,25 +72,24 @@ __all__ = [
     "ConvModule",
     "MaskedGroupNorm",
     "ConvTransformerLayers",
-    "CrossAttention",
     "EventTokenizer",
     "IntermediateBottleneck",
     "ModalityEncoder",
     "MotionSpatialFusion",
     "MutualInteractiveBranches",
+    "PostNormFeedForward",
     "SecondTokenizer",
     "SigFormer",
     "SigFormerLoss",
     "SigFormerOutput",
+    "SigFormerRefinement",
     "SparseGuidedCrossModalModule",
     "SparseGuidedFusion",
     "boundary_targets",
     "boundary_threshold_filter",
     "event_attention_mask",
     "local_barrier_pooling",
-    "masked_attention",
     "second_labels",
-    "sigformer",
     "token_mask",
 ]
 
@@ -149,88 +154,6 @@ class EventTokenizer(nn.Module):
         bits = self.bits(events)  # [B, N, E]
         guidance = sum(proj(embed(bits[..., k])) for k, (embed, proj) in enumerate(zip(self.embed, self.proj)))
         return guidance, bits
-
-
-def sinusoidal_positions(n: int, dim: int, device=None) -> torch.Tensor:
-    """[n, dim] fixed sinusoidal positional encodings (Vaswani et al., 2017)."""
-    position = torch.arange(n, device=device, dtype=torch.float32)[:, None]
-    freq = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
-    pe = torch.zeros(n, dim, device=device)
-    pe[:, 0::2] = torch.sin(position * freq)
-    pe[:, 1::2] = torch.cos(position * freq)[:, : dim // 2]
-    return pe
-
-
-# --- attention ---------------------------------------------------------------------------
-
-
-def masked_attention(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    allowed: torch.Tensor | None = None,
-    dropout_p: float = 0.0,
-    return_weights: bool = False,
-):
-    """softmax(q k^T / sqrt(d) + log M) v with M[i, j] in {0, 1}: query i reads key j only
-    where ``allowed[i, j]``; a query with no allowed key reads nothing (output 0).
-
-    q [B, H, N, d], k and v [B, H, M, d]; ``allowed`` [B, N, M] bool (None: all).
-    Uses ``scaled_dot_product_attention``; with ``return_weights`` the same softmax is
-    computed explicitly and the weights [B, H, N, M] are returned too (exactly 0 where
-    not allowed).
-    """
-    if allowed is None:
-        if return_weights:
-            weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
-            return weights @ v, weights
-        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
-    if allowed.dim() == 3:
-        allowed = allowed[:, None]  # [B, 1, N, M]: the same mask for every head
-    reads = allowed.any(dim=-1, keepdim=True)  # [B, 1, N, 1]
-    # a row with nothing to read would be softmax over -inf (NaN): let it read all, then zero it
-    safe = allowed | ~reads
-    if return_weights:
-        scores = (q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])).masked_fill(~safe, float("-inf"))
-        weights = torch.softmax(scores, dim=-1) * reads
-        return weights @ v, weights
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=safe, dropout_p=dropout_p)
-    return out * reads
-
-
-class CrossAttention(nn.Module):
-    """Multi-head attention of ``queries`` [B, N, D] over ``context`` [B, M, D], with an
-    optional boolean mask ``allowed`` [B, N, M]; self-attention when context is queries.
-    A query that may read no key gets a zero output.
-    ``record_weights = True`` keeps the last call's weights in ``last_weights``."""
-
-    def __init__(self, dim: int, heads: int, dim_head: int, dropout: float = 0.0):
-        super().__init__()
-        inner = heads * dim_head
-        self.heads, self.dropout = heads, dropout
-        self.to_q = nn.Linear(dim, inner, bias=False)
-        self.to_kv = nn.Linear(dim, 2 * inner, bias=False)
-        self.to_out = nn.Linear(inner, dim)
-        self.record_weights = False
-        self.last_weights = None
-
-    def _split(self, x: torch.Tensor) -> torch.Tensor:
-        B, N, _ = x.shape
-        return x.reshape(B, N, self.heads, -1).transpose(1, 2)  # [B, H, N, d]
-
-    def forward(self, queries: torch.Tensor, context: torch.Tensor, allowed: torch.Tensor | None = None):
-        q = self._split(self.to_q(queries))
-        k, v = (self._split(t) for t in self.to_kv(context).chunk(2, dim=-1))
-        p = self.dropout if self.training else 0.0
-        if self.record_weights:
-            out, self.last_weights = masked_attention(q, k, v, allowed, return_weights=True)
-            self.last_weights = self.last_weights.detach()
-        else:
-            out = masked_attention(q, k, v, allowed, dropout_p=p)
-        out = self.to_out(out.transpose(1, 2).flatten(2))  # [B, N, D]
-        if allowed is not None:  # a query with nothing to read gets nothing, not the output bias
-            out = out * allowed.any(dim=-1, keepdim=True).to(out.dtype)
-        return out
 
 
 def _pair_mask(mask: torch.Tensor) -> torch.Tensor:
@@ -307,7 +230,7 @@ class ConvTransformerLayers(nn.Module):
     ):
         super().__init__()
         self.attn_norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(depth))
-        self.attns = nn.ModuleList(CrossAttention(dim, heads, dim_head, dropout) for _ in range(depth))
+        self.attns = nn.ModuleList(Attention(dim, heads, dim_head, bias=False, dropout=dropout) for _ in range(depth))
         self.conv_norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(depth))
         self.convs = nn.ModuleList(
             ConvModule(dim, conv_expansion, groups=groups, dropout=dropout) for _ in range(depth)
@@ -317,7 +240,7 @@ class ConvTransformerLayers(nn.Module):
         pairs = _pair_mask(mask)
         for attn_norm, attn, conv_norm, conv in zip(self.attn_norms, self.attns, self.conv_norms, self.convs):
             y = attn_norm(h)
-            h = h + attn(y, y, pairs)
+            h = h + attn(y, allowed=pairs)
             h = h + conv(conv_norm(h), mask)
         return h * mask[..., None]
 
@@ -431,7 +354,7 @@ class SparseGuidedFusion(nn.Module):
 
     def __init__(self, dim: int, heads: int, dim_head: int, dropout: float = 0.0):
         super().__init__()
-        self.attn = CrossAttention(dim, heads, dim_head, dropout)
+        self.attn = Attention(dim, heads, dim_head, bias=False, dropout=dropout)
         self.norm = nn.LayerNorm(dim)
 
     def guided(self, stream: torch.Tensor, guidance: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
@@ -452,8 +375,8 @@ class MotionSpatialFusion(nn.Module):
 
     def __init__(self, dim: int, heads: int, dim_head: int, dropout: float = 0.0):
         super().__init__()
-        self.motion_reads_spatial = CrossAttention(dim, heads, dim_head, dropout)
-        self.spatial_reads_motion = CrossAttention(dim, heads, dim_head, dropout)
+        self.motion_reads_spatial = Attention(dim, heads, dim_head, bias=False, dropout=dropout)
+        self.spatial_reads_motion = Attention(dim, heads, dim_head, bias=False, dropout=dropout)
         self.motion_norm, self.spatial_norm = nn.LayerNorm(dim), nn.LayerNorm(dim)
 
     def forward(self, motion: torch.Tensor, spatial: torch.Tensor, mask: torch.Tensor):
@@ -463,16 +386,18 @@ class MotionSpatialFusion(nn.Module):
         return m, s
 
 
-class _FeedForward(nn.Module):
-    """Post-norm position-wise MLP, h <- LN(h + W_2 GELU(W_1 h))."""
+class PostNormFeedForward(nn.Module):
+    """The feed-forward sublayer of the fusion and of the branches' cross blocks, post-norm
+    as in the original Transformer: h <- LN(h + FFN(h)), FFN(h) = W_2 GELU(W_1 h)
+    (:class:`~actseg_lib.nn.feedforward.FeedForward`)."""
 
     def __init__(self, dim: int, hidden: int, dropout: float = 0.0):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
+        self.ffn = FeedForward(dim, hidden, dropout)
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(x + self.net(x))
+        return self.norm(x + self.ffn(x))
 
 
 class SparseGuidedCrossModalModule(nn.Module):
@@ -504,8 +429,8 @@ class SparseGuidedCrossModalModule(nn.Module):
         self.sgf_motion = nn.ModuleList(SparseGuidedFusion(dim, heads, dim_head, dropout) for _ in range(depth))
         self.sgf_spatial = nn.ModuleList(SparseGuidedFusion(dim, heads, dim_head, dropout) for _ in range(depth))
         self.msaf = nn.ModuleList(MotionSpatialFusion(dim, heads, dim_head, dropout) for _ in range(depth))
-        self.ffn_motion = nn.ModuleList(_FeedForward(dim, ffn_dim, dropout) for _ in range(depth))
-        self.ffn_spatial = nn.ModuleList(_FeedForward(dim, ffn_dim, dropout) for _ in range(depth))
+        self.ffn_motion = nn.ModuleList(PostNormFeedForward(dim, ffn_dim, dropout) for _ in range(depth))
+        self.ffn_spatial = nn.ModuleList(PostNormFeedForward(dim, ffn_dim, dropout) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
 
     def guidance_mask(self, bits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -534,9 +459,9 @@ class _CrossBlock(nn.Module):
 
     def __init__(self, dim, heads, dim_head, ffn_dim, dropout):
         super().__init__()
-        self.attn = CrossAttention(dim, heads, dim_head, dropout)
+        self.attn = Attention(dim, heads, dim_head, bias=False, dropout=dropout)
         self.norm = nn.LayerNorm(dim)
-        self.ffn = _FeedForward(dim, ffn_dim, dropout)
+        self.ffn = PostNormFeedForward(dim, ffn_dim, dropout)
 
     def forward(self, x, y, mask):
         return self.ffn(self.norm(x + self.attn(x, y, _pair_mask(mask)))) * mask[..., None]
@@ -663,7 +588,7 @@ class SigFormer(nn.Module):
             frame vector ``x`` holds them (what the data pipeline feeds): an IMU stream
             (``imu_acc`` or ``imu``), ``skeleton2d`` and, for guidance, ``events``.
         num_classes: operations (Null is not a class: it is ignored).
-        fps: frames per second of ``x``; a token is one second.
+        fps: frames per second of ``x`` (OpenPack's clock: 30); a token is one second.
         keypoint_step: keep every n-th keypoint frame (2: 15 Hz of a 30 Hz clock).
         imu_dim, keypoint_dim, event_dim: token widths per stream; dim: the fused width.
         depth: encoder layers per stream; fusion_depth: fusion layers; branch_depth:
@@ -677,28 +602,29 @@ class SigFormer(nn.Module):
 
     def __init__(
         self,
+        *,
         input_layout,
         num_classes: int,
         fps: float = 30.0,
         keypoint_step: int = 2,
-        imu_dim: int = 300,
-        keypoint_dim: int = 300,
-        event_dim: int = 30,
-        dim: int = 860,
-        depth: int = 3,
-        fusion_depth: int = 4,
-        branch_depth: int = 1,
-        heads: int = 20,
-        dim_head: int = 64,
-        ffn_dim: int = 2048,
-        dropout: float = 0.1,
-        groups: int = 10,
-        guidance: str = "masked",
-        window: int = 3,
-        interactive: bool = True,
-        boundary_threshold: float = 0.85,
-        barrier_kernel: int = 99,
-        barrier_alpha: float = 0.1,
+        imu_dim: int,
+        keypoint_dim: int,
+        event_dim: int,
+        dim: int,
+        depth: int,
+        fusion_depth: int,
+        branch_depth: int,
+        heads: int,
+        dim_head: int,
+        ffn_dim: int,
+        dropout: float,
+        groups: int,
+        guidance: str,
+        window: int,
+        interactive: bool,
+        boundary_threshold: float,
+        barrier_kernel: int,
+        barrier_alpha: float,
     ):
         super().__init__()
         self.layout = _layout(input_layout)
@@ -780,11 +706,12 @@ class SigFormer(nn.Module):
         )
 
     def record_attention(self, on: bool = True) -> None:
-        """Keep the attention weights of the next forward pass (``last_weights``)."""
+        """Keep the attention weights of the next forward pass in each attention module's
+        ``weights`` (e.g. ``fusion.sgf_motion[0].attn.weights``: guidance x IMU seconds)."""
         for module in self.modules():
-            if isinstance(module, CrossAttention):
-                module.record_weights = on
-                module.last_weights = None
+            if isinstance(module, Attention):
+                module.record = on
+                module.weights = None
 
 
 # --- targets and loss --------------------------------------------------------------------
@@ -821,22 +748,19 @@ class SigFormerLoss(nn.Module):
     boundary logit and beta_m the inner ones; y the per-second labels with Null (and
     padding) ignored; y_b :func:`boundary_targets`. Defaults 0.5, 0.5, 0.2, 0.2 as the
     official code; the inner terms off give the "without inner losses" ablation.
+
+    ``criterion(out, batch, model) -> (loss, parts)``: the batch's frame ``labels`` [B, T]
+    and ``mask`` [B, T], and the model for its seconds (``frames_per_token``).
     """
 
     def __init__(
-        self,
-        class_weight: float = 0.5,
-        inner_class_weight: float = 0.5,
-        boundary_weight: float = 0.2,
-        inner_boundary_weight: float = 0.2,
+        self, *, class_weight: float, inner_class_weight: float, boundary_weight: float, inner_boundary_weight: float
     ):
         super().__init__()
         self.weights = (class_weight, inner_class_weight, boundary_weight, inner_boundary_weight)
 
-    def forward(
-        self, out: SigFormerOutput, labels: torch.Tensor, frame_mask: torch.Tensor, frames_per_token: int
-    ) -> tuple[torch.Tensor, dict]:
-        y = second_labels(labels, frame_mask, frames_per_token)  # [B, N]
+    def forward(self, out: SigFormerOutput, batch: dict, model: SigFormer) -> tuple[torch.Tensor, dict]:
+        y = second_labels(batch["labels"], batch["mask"], model.frames_per_token)  # [B, N]
         yb = boundary_targets(y, out.token_mask)
         real = out.token_mask.float()
         inner_logits = torch.stack(out.inner_class_logits).mean(0)
@@ -860,134 +784,129 @@ class SigFormerLoss(nn.Module):
         return loss, {k: float(v.detach()) for k, v in parts.items()}
 
 
-@register_model(
+# --- inference ---------------------------------------------------------------------------
+
+
+class SigFormerRefinement:
+    """What SigFormer predicts at inference (the registry's decoder): per-second class
+    probabilities refined by the boundary filter and barrier pooling at the model's
+    threshold, repeated back to frames. The refined predictions are the ones reported;
+    the same again at each threshold of ``THRESHOLDS`` and without refinement are scored
+    as ``"<metric> thr <threshold>"`` (``"thr none"``)."""
+
+    THRESHOLDS = (0.5, 0.7, 0.85, 0.95)
+
+    def items(self, model: SigFormer, out: SigFormerOutput, batch: dict) -> list[dict]:
+        """Per sequence: class probabilities [K, N], boundary probabilities [N], the true
+        frame labels [T] and what the refinement needs."""
+        probs = out.class_logits.float().softmax(1).cpu()
+        boundary = torch.sigmoid(out.boundary_logits.float()).cpu()
+        labels = batch["labels"].cpu().numpy()
+        items = []
+        for b, n in enumerate(batch["lengths"].tolist()):
+            seconds = int(out.token_mask[b].sum())
+            items.append(
+                {
+                    "probs": probs[b, :, :seconds],
+                    "boundary": boundary[b, :seconds],
+                    "labels": labels[b, :n],
+                    "frames_per_token": model.frames_per_token,
+                    "threshold": model.boundary_threshold,
+                    "kernel": model.barrier_kernel,
+                    "alpha": model.barrier_alpha,
+                }
+            )
+        return items
+
+    @staticmethod
+    def frame_predictions(items: list[dict], threshold: float | str | None) -> list[np.ndarray]:
+        """Each sequence's per-frame labels after refinement at ``threshold`` (the model's
+        when None; ``inf`` keeps no boundary, which pools each window whole; ``"none"``
+        skips refinement)."""
+        preds = []
+        for item in items:
+            probs = item["probs"]
+            if threshold != "none":
+                tau = item["threshold"] if threshold is None else threshold
+                mask = torch.ones(1, probs.shape[1], dtype=torch.bool)
+                probs = local_barrier_pooling(
+                    probs[None], item["boundary"][None], mask, tau, item["kernel"], item["alpha"]
+                )[0]
+            seconds = probs.argmax(0).numpy()
+            preds.append(np.repeat(seconds, item["frames_per_token"])[: len(item["labels"])])
+        return preds
+
+    def predictions(self, items: list[dict]) -> dict[str, list[np.ndarray]]:
+        variants = {"": self.frame_predictions(items, None)}
+        for threshold in (*self.THRESHOLDS, "none"):
+            variants[f"thr {threshold}"] = self.frame_predictions(items, threshold)
+        return variants
+
+
+register_model(
     "sigformer",
-    task="boundary_segmentation",
+    SigFormer,
+    task="segmentation",
     paper="liu2024sigformer",
-    sizes={
-        # the official code's settings (spec/papers.md section 3): 300-wide IMU and keypoint
-        # tokens, 30-wide event embeddings, fused width 860 (their 200-wide box stream is
-        # absent here), 3 encoder layers of 20 heads x 64, 4 fusion layers, FFN 2048, branch
-        # stages of 2 layers (the code: 3, 2 and 3 class layers, 2 and 2 boundary layers);
-        # Adam 1e-4, weight decay 1e-4, 50 warm-up epochs of 200, batch 16, clip 1.0
-        "full": {
-            "model": dict(
-                imu_dim=300,
-                keypoint_dim=300,
-                event_dim=30,
-                dim=860,
-                depth=3,
-                fusion_depth=4,
-                branch_depth=2,
-                heads=20,
-                dim_head=64,
-                ffn_dim=2048,
-                dropout=0.1,
-                groups=10,
-                guidance="masked",
-                window=3,
-                interactive=True,
-                boundary_threshold=0.85,
-                barrier_kernel=99,
-                barrier_alpha=0.1,
-            ),
-            "train": dict(
-                optimizer="adam",
-                lr=1e-4,
-                weight_decay=1e-4,
-                epochs=200,
-                warmup_epochs=50,
-                scheduler="cosine",
-                batch_size=16,
-                clip_grad_norm=1.0,
-                select_metric="macro_f1",
-            ),
-            "data": dict(inputs=["imu_acc", "skeleton2d", "events"]),
-            "loss": dict(class_weight=0.5, inner_class_weight=0.5, boundary_weight=0.2, inner_boundary_weight=0.2),
-        },
-        # a 2-core CPU in minutes: narrower streams, 2 encoder and 2 fusion layers
-        "reduced": {
-            "model": dict(
-                imu_dim=48,
-                keypoint_dim=48,
-                event_dim=8,
-                dim=64,
-                depth=2,
-                fusion_depth=2,
-                branch_depth=1,
-                heads=4,
-                dim_head=16,
-                ffn_dim=128,
-                dropout=0.1,
-                groups=4,
-                guidance="masked",
-                window=3,
-                interactive=True,
-                boundary_threshold=0.85,
-                barrier_kernel=99,
-                barrier_alpha=0.1,
-            ),
-            "train": dict(
-                optimizer="adam",
-                lr=1e-3,
-                weight_decay=1e-4,
-                epochs=40,
-                warmup_epochs=4,
-                scheduler="cosine",
-                batch_size=2,
-                clip_grad_norm=1.0,
-                select_metric="macro_f1",
-            ),
-            "data": dict(inputs=["imu_acc", "skeleton2d", "events"]),
-            "loss": dict(class_weight=0.5, inner_class_weight=0.5, boundary_weight=0.2, inner_boundary_weight=0.2),
-        },
+    version=1,
+    # the official code's settings (spec/papers.md section 3): 300-wide IMU and keypoint
+    # tokens, 30-wide event embeddings, fused width 860 (their 200-wide box stream is
+    # absent here), 3 encoder layers of 20 heads x 64, 4 fusion layers, FFN 2048, branch
+    # stages of 2 layers (the code: 3, 2 and 3 class layers, 2 and 2 boundary layers);
+    # Adam 1e-4, weight decay 1e-4, 50 warm-up epochs of 200, batch 16, clip 1.0
+    full={
+        "model": dict(
+            imu_dim=300,
+            keypoint_dim=300,
+            event_dim=30,
+            dim=860,
+            depth=3,
+            fusion_depth=4,
+            branch_depth=2,
+            heads=20,
+            dim_head=64,
+            ffn_dim=2048,
+            dropout=0.1,
+            groups=10,
+            guidance="masked",
+            window=3,
+            interactive=True,
+            boundary_threshold=0.85,
+            barrier_kernel=99,
+            barrier_alpha=0.1,
+        ),
+        "train": dict(
+            optimizer="adam",
+            lr=1e-4,
+            weight_decay=1e-4,
+            epochs=200,
+            warmup_epochs=50,
+            scheduler="cosine",
+            batch_size=16,
+            clip_grad_norm=1.0,
+            select_metric="macro_f1",
+        ),
+        "data": dict(inputs=["imu_acc", "skeleton2d", "events"]),
+        "loss": dict(class_weight=0.5, inner_class_weight=0.5, boundary_weight=0.2, inner_boundary_weight=0.2),
     },
+    # a 2-core CPU in minutes: narrower streams, 2 encoder and 2 fusion layers
+    reduced={
+        "model": dict(
+            imu_dim=48,
+            keypoint_dim=48,
+            event_dim=8,
+            dim=64,
+            depth=2,
+            fusion_depth=2,
+            branch_depth=1,
+            heads=4,
+            dim_head=16,
+            ffn_dim=128,
+            groups=4,
+        ),
+        "train": dict(lr=1e-3, epochs=40, warmup_epochs=4, batch_size=2),
+    },
+    loss=SigFormerLoss,
+    decoder=SigFormerRefinement(),
+    metrics=("macro_f1",),
 )
-def sigformer(
-    input_layout,
-    num_classes: int,
-    fps: float = 30.0,
-    keypoint_step: int = 2,
-    imu_dim: int = 300,
-    keypoint_dim: int = 300,
-    event_dim: int = 30,
-    dim: int = 860,
-    depth: int = 3,
-    fusion_depth: int = 4,
-    branch_depth: int = 1,
-    heads: int = 20,
-    dim_head: int = 64,
-    ffn_dim: int = 2048,
-    dropout: float = 0.1,
-    groups: int = 10,
-    guidance: str = "masked",
-    window: int = 3,
-    interactive: bool = True,
-    boundary_threshold: float = 0.85,
-    barrier_kernel: int = 99,
-    barrier_alpha: float = 0.1,
-) -> SigFormer:
-    return SigFormer(
-        input_layout,
-        num_classes,
-        fps,
-        keypoint_step,
-        imu_dim,
-        keypoint_dim,
-        event_dim,
-        dim,
-        depth,
-        fusion_depth,
-        branch_depth,
-        heads,
-        dim_head,
-        ffn_dim,
-        dropout,
-        groups,
-        guidance,
-        window,
-        interactive,
-        boundary_threshold,
-        barrier_kernel,
-        barrier_alpha,
-    )

@@ -32,10 +32,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..nn.attention import multihead_attention
+from ..nn.attention import Attention
+from ..nn.feedforward import FeedForward
 from ..nn.joint_heatmaps import render_joint_heatmaps
 from ..nn.mixed_conv import MixedConvBackbone
-from .registry import register_model
+from .registry import UNSET, register_model
 
 MODALITIES = ("rgb", "skeleton")
 # frames in [0, 1] are standardised with these (Kinetics' RGB statistics, rounded)
@@ -181,12 +182,13 @@ class MultiClassTokens(nn.Module):
 
 
 class SpatioTemporalAttention(nn.Module):
-    """Multi-head attention between token sets of a ``[B, T, S, D]`` grid, by
-    ``scaled_dot_product_attention``. Subclasses choose which frames query which.
+    """Multi-head attention (:class:`~actseg_lib.nn.attention.Attention`) between token
+    sets of a ``[B, T, S, D]`` grid. Subclasses choose which frames query which.
 
     Bookkeeping every forward does (cheap, and what the book's analyses read):
 
-    * ``score_pairs``: query-key scores computed per sample and head (the attention cost);
+    * ``score_pairs``: query-key scores computed per sample and head (the attention cost),
+      summed over the forward's attention calls;
     * with ``record = True``: ``frame_attention`` ``[B, T, T]``, the attention mass each
       query frame puts on each key frame (averaged over heads and the frame's query
       tokens, summed over the key frame's tokens); rows sum to 1. Recording computes the
@@ -196,36 +198,30 @@ class SpatioTemporalAttention(nn.Module):
 
     def __init__(self, dim: int, heads: int, attention_dropout: float = 0.0):
         super().__init__()
-        if dim % heads:
-            raise ValueError(f"{type(self).__name__}: dim {dim} is not divisible by heads {heads}")
-        self.heads, self.attention_dropout = heads, attention_dropout
-        self.q = nn.Linear(dim, dim)
-        self.kv = nn.Linear(dim, 2 * dim)
-        self.out = nn.Linear(dim, dim)
-        self.record = False
+        self.attention = Attention(dim, heads, dropout=attention_dropout)
         self.score_pairs = 0
         self.frame_attention = None
+
+    @property
+    def record(self) -> bool:
+        return self.attention.record
+
+    @record.setter
+    def record(self, on: bool) -> None:
+        self.attention.record = on
 
     def attend(self, queries: torch.Tensor, context: torch.Tensor, query_frames, key_frames) -> torch.Tensor:
         """Tokens of frames ``query_frames`` (``queries [B, Tq, S, D]``) attend to those of
         ``key_frames`` (``context [B, Tk, S, D]``); returns ``[B, Tq, S, D]``."""
         B, Tq, S, D = queries.shape
         Tk = context.shape[1]
-        self.score_pairs += (Tq * S) * (Tk * S)
-        dropout = self.attention_dropout if self.training and not self.record else 0.0
-        out, weights = multihead_attention(
-            self.q,
-            self.kv,
-            queries.reshape(B, Tq * S, D),
-            context.reshape(B, Tk * S, D),
-            self.heads,
-            dropout,
-            self.record,
-        )
+        out = self.attention(queries.reshape(B, Tq * S, D), context.reshape(B, Tk * S, D))  # [B, Tq*S, D]
+        self.score_pairs += self.attention.score_pairs  # (Tq S) (Tk S)
         if self.record:  # weights [B, H, Tq*S, Tk*S]
-            per_frame = weights.detach().reshape(B, self.heads, Tq, S, Tk, S).sum(-1).mean((1, 3))  # [B, Tq, Tk]
+            weights = self.attention.weights.reshape(B, self.attention.heads, Tq, S, Tk, S)
+            per_frame = weights.sum(-1).mean((1, 3))  # [B, Tq, Tk]
             self.frame_attention[:, torch.as_tensor(query_frames)[:, None], torch.as_tensor(key_frames)] = per_frame
-        return self.out(out.reshape(B, Tq, S, D))
+        return out.reshape(B, Tq, S, D)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         self.score_pairs = 0
@@ -326,8 +322,7 @@ class STARLayer(nn.Module):
         self.norm_full = nn.LayerNorm(dim)
         self.cross = ATTENTIONS[cross](dim, heads, attention_dropout)
         self.norm_cross = nn.LayerNorm(dim)
-        hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
+        self.mlp = FeedForward(dim, int(dim * mlp_ratio), dropout)
         self.norm_mlp = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout)
 
@@ -402,30 +397,31 @@ class STARTransformer(nn.Module):
 
     def __init__(
         self,
+        *,
         num_classes: int,
-        num_joints: int = 25,
-        num_frames: int = 16,
-        modalities=MODALITIES,
-        backbone_widths=(64, 64, 128, 256, 512),
-        backbone_blocks=(2, 2, 2, 2),
-        num_3d_stages: int = 1,
-        stem_kernel: int = 7,
-        grid_stage: str = "layer4",
-        joint_stage: str = "layer3",
-        joint_tokens: str = "concat",
-        joint_hidden: int = 64,
-        heatmap_sigma: float = 1.0,
-        heatmap_size: int = 14,
-        dim: int = 256,
-        heads: int = 8,
-        encoder_layers: int = 2,
-        decoder_layers: int = 2,
-        encoder_attention: str = "zigzag",
-        decoder_attention: str = "binary",
-        mlp_ratio: float = 4.0,
-        dropout: float = 0.1,
+        num_joints: int,
+        num_frames: int,
+        modalities: tuple[str, ...],
+        backbone_widths: tuple[int, ...],
+        backbone_blocks: tuple[int, ...],
+        num_3d_stages: int,
+        stem_kernel: int,
+        grid_stage: str,
+        joint_stage: str,
+        joint_tokens: str,
+        joint_hidden: int,
+        heatmap_sigma: float,
+        heatmap_size: int,
+        dim: int,
+        heads: int,
+        encoder_layers: int,
+        decoder_layers: int,
+        encoder_attention: str,
+        decoder_attention: str,
+        mlp_ratio: float,
+        dropout: float,
+        rgb_zero_init: bool,
         attention_dropout: float = 0.0,
-        rgb_zero_init: bool = True,
     ):
         super().__init__()
         modalities = tuple(modalities)
@@ -449,12 +445,14 @@ class STARTransformer(nn.Module):
                 feature_channels, dim, (heatmap_size, heatmap_size), joint_hidden, joint_tokens
             )
         self.tokens = MultiClassTokens(dim, num_frames, num_joints, grid=self.use_rgb, joints=self.use_skeleton)
-        layer_args = dict(mlp_ratio=mlp_ratio, dropout=dropout, attention_dropout=attention_dropout)
+        layer_args = dict(
+            dim=dim, heads=heads, mlp_ratio=mlp_ratio, dropout=dropout, attention_dropout=attention_dropout
+        )
         self.encoder = nn.ModuleList(
-            STAREncoderLayer(dim, heads, encoder_attention, **layer_args) for _ in range(encoder_layers)
+            STAREncoderLayer(cross=encoder_attention, **layer_args) for _ in range(encoder_layers)
         )
         self.decoder = nn.ModuleList(
-            STARDecoderLayer(dim, heads, decoder_attention, **layer_args) for _ in range(decoder_layers)
+            STARDecoderLayer(cross=decoder_attention, **layer_args) for _ in range(decoder_layers)
         )
         self.head = STARHead(dim, num_classes, dropout)
         if rgb_zero_init and self.use_rgb and self.use_skeleton:
@@ -524,98 +522,86 @@ class STARTransformer(nn.Module):
         return (logits, embedding) if return_embedding else logits
 
 
-# The reduced preset: 8 of the 16 frames of 48 x 48 SynthAct clips, a narrow MC backbone
-# with one block per stage (grid tokens 3 x 3 from layer4, joint tokens from layer2's
-# 12 x 12 maps), one encoder and one decoder layer of width 64. The paper trains with
-# SGD at 2e-4 from Kinetics weights; from scratch on a few hundred clips that barely
-# moves in a CPU budget, so the reduced recipe is AdamW with a cosine schedule.
-# The joint-token convolution's width sets the cost of the skeleton stream (its flattened
-# map is projected once per frame and joint): 4 channels train faster per epoch than 16
-# and did not learn less (measured over 25 epochs: test top-1 60.6 % against 55.8 %).
-REDUCED_MODEL = dict(
-    num_classes=12,
-    num_joints=25,
-    num_frames=8,
-    modalities=MODALITIES,
-    backbone_widths=(16, 16, 32, 64, 128),
-    backbone_blocks=(1, 1, 1, 1),
-    num_3d_stages=1,
-    stem_kernel=5,
-    grid_stage="layer4",
-    joint_stage="layer2",
-    joint_tokens="concat",
-    joint_hidden=4,
-    heatmap_sigma=1.0,
-    heatmap_size=12,
-    dim=64,
-    heads=4,
-    encoder_layers=1,
-    decoder_layers=1,
-    encoder_attention="zigzag",
-    decoder_attention="binary",
-    mlp_ratio=2.0,
-    dropout=0.1,
-    rgb_zero_init=True,
-)
-
-# The full preset: MC18 (widths 64..512, two blocks a stage) on 16 frames; grid tokens
-# from layer4 (14 x 14 at 224 input, 7 x 7 at SynthAct's 112), joint tokens from
-# layer3 (28 x 28 / 14 x 14). Depth, width and heads are not in the paper: 4 encoder and
-# 4 decoder layers of width 512 with 8 heads, our choice. Optimiser as the paper: SGD,
-# lr 2e-4, momentum 0.9, batch 4, 300 epochs.
-FULL_MODEL = dict(
-    num_classes=60,
-    num_joints=25,
-    num_frames=16,
-    modalities=MODALITIES,
-    backbone_widths=(64, 64, 128, 256, 512),
-    backbone_blocks=(2, 2, 2, 2),
-    num_3d_stages=1,
-    stem_kernel=7,
-    grid_stage="layer4",
-    joint_stage="layer3",
-    joint_tokens="concat",
-    joint_hidden=32,
-    heatmap_sigma=1.5,
-    heatmap_size=14,
-    dim=512,
-    heads=8,
-    encoder_layers=4,
-    decoder_layers=4,
-    encoder_attention="zigzag",
-    decoder_attention="binary",
-    mlp_ratio=4.0,
-    dropout=0.1,
-    rgb_zero_init=True,
-)
-
-
 register_model(
     "star_transformer",
+    STARTransformer,
     task="recognition",
     paper="ahn2023star",
-    sizes={
-        "full": {
-            "model": FULL_MODEL,
-            "train": dict(
-                optimizer="sgd", lr=2e-4, momentum=0.9, weight_decay=0.0, epochs=300, batch_size=4, scheduler="none"
-            ),
-            "data": dict(num_frames=16),
-            "loss": dict(label_smoothing=0.0),
-        },
-        "reduced": {
-            "model": REDUCED_MODEL,
-            "train": dict(
-                optimizer="adamw",
-                lr=1e-3,
-                weight_decay=0.05,
-                epochs=25,
-                batch_size=16,
-                scheduler="cosine",
-                warmup_epochs=2,
-            ),
-            "data": dict(num_frames=8),
-            "loss": dict(label_smoothing=0.1),
-        },
+    version=1,
+    # The paper's configuration: MC18 (widths 64..512, two blocks a stage) on 16 frames;
+    # grid tokens from layer4 (14 x 14 at 224 input, 7 x 7 at SynthAct's 112), joint tokens
+    # from layer3 (28 x 28 / 14 x 14). Depth, width and heads are not in the paper: 4
+    # encoder and 4 decoder layers of width 512 with 8 heads, our choice. Optimiser as the
+    # paper: SGD, lr 2e-4, momentum 0.9, batch 4, 300 epochs.
+    full={
+        "model": dict(
+            num_classes=60,
+            num_joints=25,
+            num_frames=16,
+            modalities=MODALITIES,
+            backbone_widths=(64, 64, 128, 256, 512),
+            backbone_blocks=(2, 2, 2, 2),
+            num_3d_stages=1,
+            stem_kernel=7,
+            grid_stage="layer4",
+            joint_stage="layer3",
+            joint_tokens="concat",
+            joint_hidden=32,
+            heatmap_sigma=1.5,
+            heatmap_size=14,
+            dim=512,
+            heads=8,
+            encoder_layers=4,
+            decoder_layers=4,
+            encoder_attention="zigzag",
+            decoder_attention="binary",
+            mlp_ratio=4.0,
+            dropout=0.1,
+            rgb_zero_init=True,
+        ),
+        "train": dict(
+            optimizer="sgd", lr=2e-4, momentum=0.9, weight_decay=0.0, epochs=300, batch_size=4, scheduler="none"
+        ),
+        "data": dict(num_frames=16),
+        "loss": dict(label_smoothing=0.0),
     },
-)(STARTransformer)
+    # The reduced preset: 8 of the 16 frames of 48 x 48 SynthAct clips, a narrow MC backbone
+    # with one block per stage (grid tokens 3 x 3 from layer4, joint tokens from layer2's
+    # 12 x 12 maps), one encoder and one decoder layer of width 64. The paper trains with
+    # SGD at 2e-4 from Kinetics weights; from scratch on a few hundred clips that barely
+    # moves in a CPU budget, so the reduced recipe is AdamW with a cosine schedule.
+    reduced={
+        "model": dict(
+            num_classes=12,
+            num_frames=8,
+            backbone_widths=(16, 16, 32, 64, 128),
+            backbone_blocks=(1, 1, 1, 1),
+            stem_kernel=5,
+            joint_stage="layer2",
+            # The joint-token convolution's width sets the cost of the skeleton stream (its
+            # flattened map is projected once per frame and joint): 4 channels train faster
+            # per epoch than 16 and did not learn less (measured over 25 epochs: test top-1
+            # 60.6 % against 55.8 %).
+            joint_hidden=4,
+            heatmap_sigma=1.0,
+            heatmap_size=12,
+            dim=64,
+            heads=4,
+            encoder_layers=1,
+            decoder_layers=1,
+            mlp_ratio=2.0,
+        ),
+        "train": dict(
+            optimizer="adamw",
+            lr=1e-3,
+            momentum=UNSET,
+            weight_decay=0.05,
+            epochs=25,
+            batch_size=16,
+            scheduler="cosine",
+            warmup_epochs=2,
+        ),
+        "data": dict(num_frames=8),
+        "loss": dict(label_smoothing=0.1),
+    },
+)

@@ -106,15 +106,3 @@ class Attention(nn.Module):
         if allowed is not None:  # a query with nothing to read gets nothing, not the output bias
             out = out * allowed.any(dim=-1, keepdim=True).to(out.dtype)
         return out
-
-
-def multihead_attention(q_proj, kv_proj, queries, context, heads, dropout_p=0.0, return_weights=False):
-    """TEMPORARY (refactor in progress): the old functional form, until STAR and the 3D
-    deformable transformer use :class:`Attention`."""
-    N, Lq, D = queries.shape
-    Lk = context.shape[1]
-    q = q_proj(queries).reshape(N, Lq, heads, D // heads).transpose(1, 2)
-    k, v = kv_proj(context).reshape(N, Lk, 2, heads, D // heads).permute(2, 0, 3, 1, 4)
-    out = masked_attention(q, k, v, None, dropout_p, return_weights)
-    out, weights = out if return_weights else (out, None)
-    return out.transpose(1, 2).reshape(N, Lq, D), weights

@@ -6,7 +6,7 @@ h x w pixels whose pixel (i, j) has its centre at ((j + 0.5) / w, (i + 0.5) / h)
     H_n(i, j) = exp(-((j - (u_n w - 0.5))^2 + (i - (v_n h - 0.5))^2) / (2 sigma^2))
 
 with sigma in map pixels; the peak is 1 at the joint. This is the same convention as
-:func:`actseg_lib.data.synthact.joint_heatmaps` (which renders them in numpy from
+:func:`actseg_lib.data.heatmaps.joint_heatmaps` (which renders them in numpy from
 pixel coordinates), so maps drawn by the data and by a model agree.
 """
 

@@ -41,12 +41,14 @@ def plot_tsne(embedding: np.ndarray, labels: np.ndarray, class_names, title: str
 
     points = TSNE(n_components=2, perplexity=30, init="pca", random_state=random_state).fit_transform(embedding)
     colors = class_colors(range(len(class_names)))
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig, ax = plt.subplots(figsize=(7.5, 5))
     for c, name in enumerate(class_names):
         sel = labels == c
         ax.scatter(points[sel, 0], points[sel, 1], s=12, color=colors[c], label=name)
-    ax.legend(fontsize=7, ncol=2, loc="best")
+    # beside the map, never over its points
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title)
+    fig.tight_layout()
     return fig

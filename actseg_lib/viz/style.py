@@ -29,13 +29,26 @@ def use_book_style() -> None:
     set_matplotlib_formats("png")
 
 
-def class_colors(labels) -> dict:
-    """A fixed colour per label, in sorted label order.
+# colours 11-20, after tab10's ten: chosen far (CIELAB) from tab10 and from each other,
+# so that no two classes of one figure share a hue (tab20's light twins did: a light blue
+# eleventh class beside the dark blue first one)
+EXTRA_COLORS = (
+    "#000000",
+    "#ffe119",
+    "#000075",
+    "#aaffc3",
+    "#f032e6",
+    "#dcbeff",
+    "#bfef45",
+    "#ffd8b1",
+    "#469990",
+    "#800000",
+)
 
-    tab20 holds ten hues in dark/light pairs; taking the ten dark ones first keeps
-    neighbouring classes apart (cycled past 20 classes).
-    """
-    cmap = mpl.colormaps["tab20"]
-    order = list(range(0, 20, 2)) + list(range(1, 20, 2))
+
+def class_colors(labels) -> dict:
+    """A fixed colour per label, in sorted label order: tab10's ten, then
+    :data:`EXTRA_COLORS` (cycled past 20 classes)."""
+    palette = [mpl.colors.to_rgba(c) for c in (*mpl.colormaps["tab10"].colors, *EXTRA_COLORS)]
     ordered = sorted(set(np.asarray(labels).tolist()), key=lambda v: (str(type(v)), v))
-    return {label: cmap(order[i % 20]) for i, label in enumerate(ordered)}
+    return {label: palette[i % len(palette)] for i, label in enumerate(ordered)}

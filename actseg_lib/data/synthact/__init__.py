@@ -8,6 +8,7 @@ recognition clips and untrimmed workflows.
     parts = synthact.split(clips, "xsub")            # train / val / test indices
 """
 
+from ..heatmaps import joint_heatmaps
 from .actions import CONFUSABLE_PAIRS, PACKAGING, RECOGNITION_FULL, RECOGNITION_REDUCED
 from .generate import (
     KINDS,
@@ -20,7 +21,7 @@ from .generate import (
     make_workflow,
     split,
 )
-from .views import VIEWS, joint_heatmaps
+from .views import VIEWS
 
 __all__ = [
     "CONFUSABLE_PAIRS",

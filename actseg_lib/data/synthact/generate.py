@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...versions import SYNTHACT
 from ..sample import Sample
 from ..store import SampleStore, write_store
 from .actions import (
@@ -30,7 +31,8 @@ from .body import Subject, forward_kinematics
 from .render import render
 from .views import IMU_SENSORS, VIEWS, imu_signals
 
-DATA_VERSION = 4  # bump when generation changes, so caches are rebuilt
+# bump actseg_lib/versions.py SYNTHACT when generation changes: caches are rebuilt and runs re-keyed
+DATA_VERSION = SYNTHACT
 KINDS = ("clips", "packaging", "daily")
 
 

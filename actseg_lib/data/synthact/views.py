@@ -1,4 +1,5 @@
-"""Cameras, virtual IMUs and joint heat maps: the views of the simulated body other than RGB.
+"""Cameras and virtual IMUs: the views of the simulated body other than RGB (its joint
+heat maps are drawn by the generic :func:`actseg_lib.data.heatmaps.joint_heatmaps`).
 
 Body frame: x to the subject's left, y up, z forward. Camera frame (like a Kinect):
 x to the right of the image, y up, z away from the camera (depth).
@@ -54,28 +55,6 @@ class Camera:
 
 # NTU-like views: three cameras at -45, 0 and +45 degrees.
 VIEWS = (Camera(yaw=0.0), Camera(yaw=-45.0), Camera(yaw=45.0))
-
-
-# --- heat maps --------------------------------------------------------------------------
-
-
-def joint_heatmaps(skeleton2d: np.ndarray, image_size: int, out_size: int, sigma: float = 1.0) -> np.ndarray:
-    """Gaussian joint heat maps (STAR's joint map tokens).
-
-    Args:
-        skeleton2d: [T, J, 2] pixel coordinates in an ``image_size`` frame.
-        out_size: heat map resolution (h' = w').
-        sigma: Gaussian width in heat-map pixels.
-
-    Returns:
-        [T, J, out_size, out_size] float32 in [0, 1], peak 1 at each joint.
-    """
-    scale = out_size / image_size
-    centre = skeleton2d * scale - 0.5  # pixel centres at integer + 0.5
-    grid = np.arange(out_size, dtype=np.float32)
-    gx = np.exp(-((grid - centre[..., 0:1]) ** 2) / (2 * sigma**2))  # [T, J, W]
-    gy = np.exp(-((grid - centre[..., 1:2]) ** 2) / (2 * sigma**2))  # [T, J, H]
-    return (gy[..., :, None] * gx[..., None, :]).astype(np.float32)
 
 
 # --- virtual IMUs ----------------------------------------------------------------------
