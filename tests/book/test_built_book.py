@@ -21,8 +21,10 @@ sys.path.insert(0, str(ROOT / "tools"))
 import notebook_pairs  # noqa: E402
 
 CHAPTERS = notebook_pairs.sources()
-# a Markdown table's delimiter row: | --- | :--: | ---: |
-PIPE_RULE = re.compile(r"^\s*\|?(\s*:?-{3,}:?\s*\|)+(\s*:?-{3,}:?\s*)?$")
+# a Markdown table's delimiter row: | --- | :--: | ---: |, also as the site prints it
+# when it is left as text (Sphinx's smart quotes turn "---" into an em dash: |—|—|)
+_RULE_CELL = r"\s*:?(?:-{3,}|[-–—]*[–—][-–—]*):?\s*"
+PIPE_RULE = re.compile(rf"^\s*\|?(?:{_RULE_CELL}\|)+(?:{_RULE_CELL})?$")
 # code that prints a Markdown table: builds a delimiter row and displays Markdown
 PRINTS_TABLE = re.compile(r"\|-{3}|\|:?-{3,}:?\|")
 WIDTH = 88
