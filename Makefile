@@ -59,8 +59,11 @@ format: install
 test-lib: install
 	$(BIN)/python -m pytest -p no:cacheprovider tests
 
+## make test-notebooks: every chapter through nbval; each chapter that passes is stored,
+## with the outputs nbval saw, in the book's execution cache (conftest.py), so the book
+## build after it renders them instead of running every chapter a second time
 test-notebooks: install
-	$(BIN)/python -m pytest \
+	ACTSEG_NBVAL_BOOK_CACHE=$(abspath _build/.jupyter_cache) $(BIN)/python -m pytest \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=1800 -p no:cacheprovider $(NOTEBOOKS)
 
 ## make book: the site, notebooks executed (cached between builds), in _build/html
