@@ -379,8 +379,10 @@ class STARTransformer(nn.Module):
         grid_stage, joint_stage: the backbone stages the grid and joint tokens read.
         joint_tokens: "concat" (the paper) or "pooled".
         joint_hidden: channels of the joint-token convolution.
-        heatmap_size: side h' = w' of the joint maps; the joint stage's features are
-            average-pooled to it when larger (frames bigger than the preset's).
+        heatmap_size: side h' = w' of the joint maps: the side of ``joint_stage``'s feature
+            map at the preset's frame size (the heat maps are drawn at that resolution);
+            frames that give another size are refused (set ``heatmap_size`` to match),
+            never resized.
         heatmap_sigma: heat-map Gaussian width, in heat-map pixels.
         encoder_attention, decoder_attention: each layer's second attention ("zigzag",
             "binary" or "full").
@@ -505,8 +507,14 @@ class STARTransformer(nn.Module):
             if skeleton2d.shape[2] != self.num_joints:
                 raise ValueError(f"skeleton2d: expected {self.num_joints} joints, got {skeleton2d.shape[2]}")
             size = self.heatmap_size
-            if features is not None and features.shape[-2:] != (size, size):  # e.g. 224-pixel frames
-                features = F.adaptive_avg_pool3d(features, (features.shape[2], size, size))
+            if features is not None and tuple(features.shape[-2:]) != (size, size):
+                # no silent resize: the joint maps are the joint stage's own grid
+                h, w = features.shape[-2:]
+                raise ValueError(
+                    f"rgb: frames of {tuple(rgb.shape[-2:])} give {h} x {w} features at joint_stage "
+                    f"{self.joint_stage!r}; this model was built for heatmap_size={size} ({size} x {size} "
+                    f"joint maps): set heatmap_size={h} or feed frames that give {size} x {size} there"
+                )
             heatmaps = render_joint_heatmaps(skeleton2d.float(), size, size, self.heatmap_sigma)  # [B, T, J, h', w']
             joints = self.joint_tokens(features, heatmaps)  # [B, T, J, D]
         positions = self.tokens.class_positions(grid.shape[2] if grid is not None else 0)
