@@ -77,11 +77,10 @@ class JointMapTokens(nn.Module):
 
     The heat-map half of the convolution has no bias (the feature half carries the
     layer's bias), so a pixel where h_n is zero contributes GELU(Conv_F(F)) only, and
-    nothing without an RGB stream. Our choice: with a bias, every one of the h x w
-    pixels adds the same GELU(bias) term, a constant that outweighs the few pixels near
-    the joint; we measured the skeleton-only model stuck at chance for most of a short
-    run (test top-1 22 / 8 / 10 % for three seeds after 10 epochs) against 63 / 49 / 54 %
-    without it.
+    nothing without an RGB stream. Our choice, argued rather than measured in a recorded
+    run: with a bias, every one of the h x w pixels adds the same GELU(bias) term to the
+    flattened map, a constant shared by all joints that can outweigh the few pixels near
+    the joint (chapter 10 computes how far a joint's token moves with its position).
 
     ``mode="pooled"``: the heat-map-weighted average of F, plus the heat map's centre of
     mass c_n (so the position survives), projected::
@@ -538,7 +537,9 @@ register_model(
     version=1,
     # The paper's configuration: MC18 (widths 64..512, two blocks a stage) on 16 frames;
     # grid tokens from layer4 (14 x 14 at 224 input, 7 x 7 at SynthAct's 112), joint tokens
-    # from layer3 (28 x 28 / 14 x 14). Depth, width and heads are not in the paper: 4
+    # from layer3 (28 x 28 / 14 x 14). heatmap_size=14 is layer3 at SynthAct-full's 112
+    # pixels; on 224-pixel video set heatmap_size=28 (other sizes are refused, not
+    # resized). Depth, width and heads are not in the paper: 4
     # encoder and 4 decoder layers of width 512 with 8 heads, our choice. Optimiser as the
     # paper: SGD, lr 2e-4, momentum 0.9, batch 4, 300 epochs.
     full={
@@ -586,10 +587,10 @@ register_model(
             backbone_blocks=(1, 1, 1, 1),
             stem_kernel=5,
             joint_stage="layer2",
-            # The joint-token convolution's width sets the cost of the skeleton stream (its
-            # flattened map is projected once per frame and joint): 4 channels train faster
-            # per epoch than 16 and did not learn less (measured over 25 epochs: test top-1
-            # 60.6 % against 55.8 %).
+            # The joint-token convolution's width sets the cost of the skeleton stream: its
+            # flattened map (joint_hidden x 12 x 12 numbers) is projected once per frame and
+            # joint, so 4 channels read a quarter of what 16 would. Our choice for cost; no
+            # recorded run compares the two widths.
             joint_hidden=4,
             heatmap_sigma=1.0,
             heatmap_size=12,
