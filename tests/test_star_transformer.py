@@ -297,3 +297,26 @@ def test_joint_tokens_read_the_joint_stage_features_as_they_are():
     features, heatmaps = seen["args"]
     torch.testing.assert_close(features, stages["layer2"], rtol=0, atol=0)
     torch.testing.assert_close(heatmaps, render_joint_heatmaps(skeleton, 12, 12, 1.0), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("frames", [6, 7])
+def test_uniform_baseline_of_each_attention_is_its_frame_geometry(frames):
+    """With every score equal, the recorded frame attention is the paper's pattern alone:
+    FAttn 1 / T on every frame, ZAttn even over the other parity, BAttn even over the
+    other half (the first half holds the extra frame when T is odd)."""
+    from actseg_lib.viz import uniform_attention
+
+    half = (frames + 1) // 2
+    first = torch.arange(frames) < half
+    parity = torch.arange(frames) % 2
+    patterns = {
+        FAttn: torch.ones(frames, frames, dtype=torch.bool),
+        ZAttn: parity[:, None] != parity[None, :],
+        BAttn: first[:, None] != first[None, :],
+    }
+    for kind, allowed in patterns.items():
+        module = uniform_attention(kind(D, HEADS))
+        module.record = True
+        module(grid(frames=frames))
+        expected = allowed.float() / allowed.sum(-1, keepdim=True)
+        torch.testing.assert_close(module.frame_attention, expected.expand(B, frames, frames))
