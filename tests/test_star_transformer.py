@@ -235,6 +235,8 @@ def test_modality_ablations_read_only_their_inputs():
         build_model("star_transformer", "reduced")(rgb=rgb)
     with pytest.raises(ValueError, match="8 frames"):
         skeleton_only(skeleton2d=skeleton[:, :4])
+    with pytest.raises(ValueError, match="3 colour channels"):  # not broadcast to three
+        rgb_only(rgb=rgb[:, :, :1])
 
 
 def test_attention_modules_are_named_by_kind_and_recorded():

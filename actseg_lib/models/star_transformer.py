@@ -496,6 +496,8 @@ class STARTransformer(nn.Module):
         grid = features = None
         if self.use_rgb:
             rgb = self._check("rgb", rgb, 5)  # [B, T, 3, H, W]
+            if rgb.shape[2] != 3:  # one channel would broadcast against the 3-channel mean
+                raise ValueError(f"rgb: expected [B, T, 3, H, W] (3 colour channels), got {tuple(rgb.shape)}")
             video = (rgb.transpose(1, 2) - self.rgb_mean) / self.rgb_std  # [B, 3, T, H, W]
             stages = self.backbone(video)
             grid = self.grid_tokens(stages[self.grid_stage])  # [B, T, P, D]
