@@ -135,7 +135,12 @@ class DeformableAttention3D(_AttentionPart):
     """``forward(rgb [B, P, D], volume [B, D, T, H, W], cross [B, L, D])``: queries are
     the RGB tokens and the cross-modal tokens; keys and values the deformable tokens of
     the 3DTS and the cross-modal tokens. ``keys="full"``: every RGB token as key (the
-    standard-attention ablation). Returns the updates for the RGB and cross tokens."""
+    standard-attention ablation). Returns the updates for the RGB and cross tokens.
+
+    The 3DTS's offset groups (``groups``, as many as ``heads`` by default) are not heads:
+    a deformable token holds every group's sample side by side, and the key and value
+    projection mixes all channels, so every head reads every group's points. The points
+    (``self.points [B, G, N, 3]``) are drawn per group."""
 
     def __init__(
         self,
