@@ -235,6 +235,8 @@ def test_modality_ablations_read_only_their_inputs():
         build_model("star_transformer", "reduced")(rgb=rgb)
     with pytest.raises(ValueError, match="8 frames"):
         skeleton_only(skeleton2d=skeleton[:, :4])
+    with pytest.raises(ValueError, match="3 colour channels"):  # not broadcast to three
+        rgb_only(rgb=rgb[:, :, :1])
 
 
 def test_attention_modules_are_named_by_kind_and_recorded():
@@ -265,3 +267,58 @@ def test_skeleton_only_joint_tokens_ignore_pixels_the_heat_map_leaves_empty():
     with torch.no_grad():
         empty = module(None, torch.zeros(1, 1, 1, 6, 6))  # no joint anywhere: no content
     torch.testing.assert_close(empty[0, 0, 0], module.proj.bias.detach())
+
+
+@pytest.mark.parametrize("image", [32, 64])
+def test_joint_maps_of_another_size_are_refused_not_resized(image):
+    """48-pixel frames give the reduced preset's 12 x 12 joint stage; 32 (8 x 8) and 64
+    (16 x 16) pixels must not be pooled up or down to 12 x 12 behind the caller's back."""
+    torch.manual_seed(0)
+    model = build_model("star_transformer", "reduced").eval()
+    rgb, skeleton = torch.rand(1, 8, 3, image, image), torch.rand(1, 8, 25, 2)
+    side = image // 4
+    with pytest.raises(ValueError, match=rf"{side} x {side} features at joint_stage 'layer2'.*heatmap_size=12"):
+        model(rgb, skeleton)
+    # the same frames work once the model is built for that joint-stage size
+    resized = build_model("star_transformer", "reduced", heatmap_size=side).eval()
+    assert resized(rgb, skeleton).shape == (1, 12)
+
+
+def test_joint_tokens_read_the_joint_stage_features_as_they_are():
+    """The joint tokens of the whole model equal JointMapTokens applied to the backbone's
+    joint-stage map itself and to heat maps drawn at that map's size."""
+    torch.manual_seed(0)
+    model = build_model("star_transformer", "reduced").eval()
+    rgb, skeleton = torch.rand(2, 8, 3, 48, 48), torch.rand(2, 8, 25, 2)
+    seen = {}
+    hook = model.joint_tokens.register_forward_hook(lambda m, args, out: seen.update(args=args, out=out))
+    with torch.no_grad():
+        model.embed(rgb, skeleton)
+        stages = model.backbone((rgb.transpose(1, 2) - model.rgb_mean) / model.rgb_std)
+    hook.remove()
+    features, heatmaps = seen["args"]
+    torch.testing.assert_close(features, stages["layer2"], rtol=0, atol=0)
+    torch.testing.assert_close(heatmaps, render_joint_heatmaps(skeleton, 12, 12, 1.0), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("frames", [6, 7])
+def test_uniform_baseline_of_each_attention_is_its_frame_geometry(frames):
+    """With every score equal, the recorded frame attention is the paper's pattern alone:
+    FAttn 1 / T on every frame, ZAttn even over the other parity, BAttn even over the
+    other half (the first half holds the extra frame when T is odd)."""
+    from actseg_lib.viz import uniform_attention
+
+    half = (frames + 1) // 2
+    first = torch.arange(frames) < half
+    parity = torch.arange(frames) % 2
+    patterns = {
+        FAttn: torch.ones(frames, frames, dtype=torch.bool),
+        ZAttn: parity[:, None] != parity[None, :],
+        BAttn: first[:, None] != first[None, :],
+    }
+    for kind, allowed in patterns.items():
+        module = uniform_attention(kind(D, HEADS))
+        module.record = True
+        module(grid(frames=frames))
+        expected = allowed.float() / allowed.sum(-1, keepdim=True)
+        torch.testing.assert_close(module.frame_attention, expected.expand(B, frames, frames))

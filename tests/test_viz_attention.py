@@ -106,3 +106,22 @@ def test_the_colour_bar_can_take_its_room_from_every_panel():
 def test_bad_maps_and_labels_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         plot_attention_grid(**kwargs)
+
+
+def test_uniform_attention_spreads_each_query_evenly_over_the_keys_it_may_read():
+    from actseg_lib.nn.attention import Attention
+    from actseg_lib.viz import uniform_attention
+
+    torch.manual_seed(0)
+    attention = Attention(8, 2)
+    x = torch.randn(1, 5, 8)
+    allowed = torch.tril(torch.ones(5, 5, dtype=torch.bool))[None]  # query i reads keys 0..i
+    uniform = uniform_attention(attention)
+    uniform.record = attention.record = True
+    uniform(x, allowed=allowed)
+    expected = allowed.float() / allowed.sum(-1, keepdim=True)  # 1 / (i + 1) on the allowed keys
+    torch.testing.assert_close(uniform.weights, expected[:, None].expand(1, 2, 5, 5))
+    attention(x, allowed=allowed)
+    assert not torch.allclose(attention.weights, uniform.weights)  # the original keeps its own weights
+    with pytest.raises(ValueError, match="holds no Attention"):
+        uniform_attention(torch.nn.Linear(2, 2))

@@ -77,11 +77,10 @@ class JointMapTokens(nn.Module):
 
     The heat-map half of the convolution has no bias (the feature half carries the
     layer's bias), so a pixel where h_n is zero contributes GELU(Conv_F(F)) only, and
-    nothing without an RGB stream. Our choice: with a bias, every one of the h x w
-    pixels adds the same GELU(bias) term, a constant that outweighs the few pixels near
-    the joint; we measured the skeleton-only model stuck at chance for most of a short
-    run (test top-1 22 / 8 / 10 % for three seeds after 10 epochs) against 63 / 49 / 54 %
-    without it.
+    nothing without an RGB stream. Our choice, argued rather than measured in a recorded
+    run: with a bias, every one of the h x w pixels adds the same GELU(bias) term to the
+    flattened map, a constant shared by all joints that can outweigh the few pixels near
+    the joint (chapter 10 computes how far a joint's token moves with its position).
 
     ``mode="pooled"``: the heat-map-weighted average of F, plus the heat map's centre of
     mass c_n (so the position survives), projected::
@@ -379,8 +378,10 @@ class STARTransformer(nn.Module):
         grid_stage, joint_stage: the backbone stages the grid and joint tokens read.
         joint_tokens: "concat" (the paper) or "pooled".
         joint_hidden: channels of the joint-token convolution.
-        heatmap_size: side h' = w' of the joint maps; the joint stage's features are
-            average-pooled to it when larger (frames bigger than the preset's).
+        heatmap_size: side h' = w' of the joint maps: the side of ``joint_stage``'s feature
+            map at the preset's frame size (the heat maps are drawn at that resolution);
+            frames that give another size are refused (set ``heatmap_size`` to match),
+            never resized.
         heatmap_sigma: heat-map Gaussian width, in heat-map pixels.
         encoder_attention, decoder_attention: each layer's second attention ("zigzag",
             "binary" or "full").
@@ -495,6 +496,8 @@ class STARTransformer(nn.Module):
         grid = features = None
         if self.use_rgb:
             rgb = self._check("rgb", rgb, 5)  # [B, T, 3, H, W]
+            if rgb.shape[2] != 3:  # one channel would broadcast against the 3-channel mean
+                raise ValueError(f"rgb: expected [B, T, 3, H, W] (3 colour channels), got {tuple(rgb.shape)}")
             video = (rgb.transpose(1, 2) - self.rgb_mean) / self.rgb_std  # [B, 3, T, H, W]
             stages = self.backbone(video)
             grid = self.grid_tokens(stages[self.grid_stage])  # [B, T, P, D]
@@ -505,8 +508,14 @@ class STARTransformer(nn.Module):
             if skeleton2d.shape[2] != self.num_joints:
                 raise ValueError(f"skeleton2d: expected {self.num_joints} joints, got {skeleton2d.shape[2]}")
             size = self.heatmap_size
-            if features is not None and features.shape[-2:] != (size, size):  # e.g. 224-pixel frames
-                features = F.adaptive_avg_pool3d(features, (features.shape[2], size, size))
+            if features is not None and tuple(features.shape[-2:]) != (size, size):
+                # no silent resize: the joint maps are the joint stage's own grid
+                h, w = features.shape[-2:]
+                raise ValueError(
+                    f"rgb: frames of {tuple(rgb.shape[-2:])} give {h} x {w} features at joint_stage "
+                    f"{self.joint_stage!r}; this model was built for heatmap_size={size} ({size} x {size} "
+                    f"joint maps): set heatmap_size={h} or feed frames that give {size} x {size} there"
+                )
             heatmaps = render_joint_heatmaps(skeleton2d.float(), size, size, self.heatmap_sigma)  # [B, T, J, h', w']
             joints = self.joint_tokens(features, heatmaps)  # [B, T, J, D]
         positions = self.tokens.class_positions(grid.shape[2] if grid is not None else 0)
@@ -530,7 +539,9 @@ register_model(
     version=1,
     # The paper's configuration: MC18 (widths 64..512, two blocks a stage) on 16 frames;
     # grid tokens from layer4 (14 x 14 at 224 input, 7 x 7 at SynthAct's 112), joint tokens
-    # from layer3 (28 x 28 / 14 x 14). Depth, width and heads are not in the paper: 4
+    # from layer3 (28 x 28 / 14 x 14). heatmap_size=14 is layer3 at SynthAct-full's 112
+    # pixels; on 224-pixel video set heatmap_size=28 (other sizes are refused, not
+    # resized). Depth, width and heads are not in the paper: 4
     # encoder and 4 decoder layers of width 512 with 8 heads, our choice. Optimiser as the
     # paper: SGD, lr 2e-4, momentum 0.9, batch 4, 300 epochs.
     full={
@@ -578,10 +589,10 @@ register_model(
             backbone_blocks=(1, 1, 1, 1),
             stem_kernel=5,
             joint_stage="layer2",
-            # The joint-token convolution's width sets the cost of the skeleton stream (its
-            # flattened map is projected once per frame and joint): 4 channels train faster
-            # per epoch than 16 and did not learn less (measured over 25 epochs: test top-1
-            # 60.6 % against 55.8 %).
+            # The joint-token convolution's width sets the cost of the skeleton stream: its
+            # flattened map (joint_hidden x 12 x 12 numbers) is projected once per frame and
+            # joint, so 4 channels read a quarter of what 16 would. Our choice for cost; no
+            # recorded run compares the two widths.
             joint_hidden=4,
             heatmap_sigma=1.0,
             heatmap_size=12,

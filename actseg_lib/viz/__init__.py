@@ -5,7 +5,7 @@ colour scale.
 Importing this package imports matplotlib; the rest of the library does not.
 """
 
-from .attention import plot_attention_grid
+from .attention import plot_attention_grid, uniform_attention
 from .recognition import plot_confusion, plot_learning_curves, plot_tsne
 from .segments import plot_segment_bars
 from .style import class_colors, use_book_style
@@ -17,5 +17,6 @@ __all__ = [
     "plot_learning_curves",
     "plot_segment_bars",
     "plot_tsne",
+    "uniform_attention",
     "use_book_style",
 ]

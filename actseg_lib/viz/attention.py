@@ -6,15 +6,47 @@ same colour means different weights in two panels; one colour bar then reads for
 of them. :func:`plot_attention_grid` draws such a grid: column labels as titles of the
 top row, row labels beside the first column, axis labels, optional tick labels, no
 legend.
+
+A learned map is read against what its geometry alone gives: which keys each query may
+read (a mask, windows that overlap, groups of unequal size) shapes an average even when
+every key weighs the same. :func:`uniform_attention` makes the copy of a module that
+gives exactly that baseline.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from matplotlib.colors import Normalize
+
+from ..nn.attention import Attention
+
+
+def uniform_attention(module: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``module`` whose every attention weighs its keys alike.
+
+    Each :class:`~actseg_lib.nn.attention.Attention` inside the copy gets a zero query
+    projection, so every score q k^T is 0 and the softmax spreads each query's weight
+    evenly over the keys it may read (its mask, its window, its half of the frames).
+    Recorded on any input, the copy's maps show the geometry alone: the baseline against
+    which a trained module's maps tell learned structure apart. ``module`` is untouched.
+    """
+    uniform = copy.deepcopy(module)
+    found = 0
+    with torch.no_grad():
+        for m in uniform.modules():
+            if isinstance(m, Attention):
+                m.q.weight.zero_()
+                if m.q.bias is not None:
+                    m.q.bias.zero_()
+                found += 1
+    if not found:
+        raise ValueError(f"uniform_attention: {type(module).__name__} holds no Attention module")
+    return uniform
 
 
 def _as_map(m) -> np.ndarray:
