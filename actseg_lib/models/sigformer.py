@@ -20,35 +20,57 @@ projections without bias), every feed-forward the shared
 :class:`~actseg_lib.nn.feedforward.FeedForward` in a post-norm residual.
 
 **Where the paper and the official code (LIUQI-creat/SigFormer) differ**, this file
-implements the paper:
+implements the paper; each claim below was checked against the code (``model.py`` is its
+``src/utils/model.py``), and a switch reproduces the code where that is cheap
+(:func:`official_overrides` turns them all on). Chapter 30 tabulates every difference,
+configuration and evaluation included.
 
 * *Masked guidance.* The paper's sparse guided fusion attends only inside temporal
-  regions where a sparse signal is active (:func:`event_attention_mask`). The official
-  code has no mask: every guidance token attends to every second. ``guidance="unmasked"``
-  reproduces the code; ``guidance="none"`` drops the sparse signals altogether.
-* *Interaction stages.* The paper's stage 1 refines the boundary features by letting
-  them attend to the class features; the official code's first stage queries with the
-  class features instead (and keeps their residual) before handing the result to the
-  boundary stream. Its two-layer cross block also computes the second layer from the
-  block's input, so the first layer never reaches the output; here each stage is one
-  cross block whose output is used.
-* *Barrier pooling along time.* The official pooling is handed ``[B, T, C]`` where it
-  expects ``[B, C, T]`` and so smooths across classes; here it smooths along time, and a
-  kept boundary is a wall it never crosses (:func:`local_barrier_pooling`). In the code
-  the kept boundaries are only soft barriers (weight exp(-0.1 p), about 0.91) and the
-  others none; here the others are the soft barriers. The official code also pools
-  during training, on logits; here pooling refines probabilities at inference and the
-  losses see the unrefined logits.
-* *Boundary targets per sequence.* The official code takes label changes on the
-  batch-flattened sequence, so the join between two clips counts as a boundary;
-  :func:`boundary_targets` works row by row.
+  regions where a sparse signal is active (:func:`event_attention_mask`). The code has
+  no mask (``model.py``: ``AfterNormMHSA.forward`` calls ``MultiHeadCrossAttention``
+  with the guidance as query and nothing else): every guidance token attends to every
+  second. ``guidance="unmasked"`` reproduces the code; ``guidance="none"`` drops the
+  sparse signals altogether.
+* *Interaction stages, both inverted.* The paper's stage 1 lets the boundary features
+  attend to the class features, its stage 2 the class features to the boundary ones.
+  The code (``model.py``: ``SigFormer.forward``) calls ``cross1(feat, bound)``: the
+  class features query the boundary features, keep their own residual, and the result
+  becomes the boundary stream; then ``cross2(bound, feat)``: the boundary stream queries
+  the class features, keeps its residual, and the result becomes the class stream.
+  ``interaction="official"`` reproduces both. Its two-layer cross block
+  (``CrossConvTransformer.forward``) computes each layer from the block's input, so only
+  the last layer reaches the output; here each stage is one cross block whose output is
+  used.
+* *Cross-attention width.* The code's ``MultiHeadCrossAttention`` (fusion and both
+  interaction stages) splits the fused width into the heads (860 = 20 x 43) and has no
+  bias in any projection; ``cross_attention="split"`` reproduces it (the full preset
+  uses it), ``"wide"`` is ``heads`` x ``dim_head`` with an output bias.
+* *Barrier pooling, along time.* The code's ``LocalBarrierPooling`` expects the logits
+  as ``[B, C, T]`` and the barrier as ``[B, 1, T]``; ``SigFormer.forward`` hands it
+  ``[B, T, C]`` and ``[B, T, 1]``. So its window runs over the class index of each
+  second, and the barrier, unfolded along its size-1 axis, meets only the padding value
+  20 beyond itself: the weight of the class ``d`` indices away is
+  ``exp(-0.1 (p_t + 20 |d|))`` (1 for ``d = 0``), zero-padded past the first and last
+  class, where ``p_t`` is the second's boundary probability if above the threshold,
+  else 0. Each second's logits become a fixed blend of neighbouring class indices
+  (about 0.76 itself, 0.10 each adjacent index); nothing moves along time, and a kept
+  boundary only scales its own second's neighbour weights by ``exp(-0.1 p_t)``
+  (chapter 30 reproduces this). Here pooling smooths along time, and a kept boundary
+  is a wall it never crosses (:func:`local_barrier_pooling`); the unkept boundaries are
+  soft barriers. The code also pools in training, on logits, so its losses see the
+  pooled output; here pooling refines probabilities at inference and the losses see
+  the unrefined logits.
+* *Boundary targets per sequence.* The code's ``BoundaryRegressionLoss`` (``loss.py``)
+  takes label changes on the batch-flattened sequence, so the join between two clips
+  counts as a boundary; :func:`boundary_targets` works row by row.
 
 Our choices where neither says: fixed sinusoidal positional encodings (the code learns
-one per position of its 50-second windows; ours train on whole sessions of any length);
-the two event kinds are summed into one guidance stream after their embeddings (as the
-code does) and share one mask; the heads are LayerNorm + Linear (the code shares one
-BiLSTM between both heads); SynthAct has no bounding-box stream, so the spatial stream is
-the keypoints alone.
+one per position of its 50-second windows; ours train on whole sessions of any length),
+also added to the guidance (the code gives the guidance none); the two event kinds are
+summed into one guidance stream after their embeddings (as the code does) and share one
+mask; the heads are LayerNorm + Linear (the code shares one LayerNorm and one BiLSTM
+between both heads); SynthAct has no bounding-box stream, so the spatial stream is the
+keypoints alone.
 """
 
 from __future__ import annotations
