@@ -45,3 +45,17 @@ def test_bad_values_are_named(field, value):
 def test_unknown_fields_are_listed():
     with pytest.raises(ValueError, match="unknown field.*epoch"):
         TrainConfig.from_dict({"epoch": 3})
+
+
+def test_inverse_sqrt_is_the_noam_schedule():
+    """Linear warm-up, then the rate falls as 1/sqrt(step): at the end of epoch e it is
+    min(e / W, sqrt(W / e)) of the base rate (W warm-up epochs), the per-epoch formula of
+    "Attention is all you need" that SigFormer's official code steps once an epoch."""
+    W, steps, epochs = 4, 3, 40
+    config = TrainConfig(epochs=epochs, scheduler="inverse_sqrt", warmup_epochs=W)
+    for e in range(1, epochs + 1):
+        expected = min(e / W, (W / e) ** 0.5)
+        assert lr_factor(e * steps - 1, steps, config) == pytest.approx(expected), e
+    assert lr_factor(16 * steps - 1, steps, config) == pytest.approx(0.5)  # half at four warm-ups
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        TrainConfig(epochs=10, scheduler="inverse_sqrt", warmup_epochs=0)

@@ -15,6 +15,7 @@ from actseg_lib.engine.tasks import SegmentationTask
 from actseg_lib.models import build_model, count_parameters, model_config, model_entry
 from actseg_lib.models.sigformer import (
     EventTokenizer,
+    MutualInteractiveBranches,
     SecondTokenizer,
     SigFormer,
     SigFormerLoss,
@@ -25,6 +26,7 @@ from actseg_lib.models.sigformer import (
     boundary_targets,
     event_attention_mask,
     local_barrier_pooling,
+    official_overrides,
     second_labels,
     token_mask,
 )
@@ -369,7 +371,7 @@ def test_attention_weights_recorded_with_and_without_the_mask():
 def test_presets_build_and_count():
     layout = [["imu_acc", 12], ["skeleton2d", 50], ["events", 2]]
     reduced = build_model("sigformer", "reduced", input_layout=layout, num_classes=10)
-    with torch.device("meta"):  # 530 M parameters: counted without allocating them
+    with torch.device("meta"):  # hundreds of millions of parameters: counted without allocating them
         full = build_model(
             "sigformer", "full", input_layout=[["imu_acc", 12], ["skeleton2d", 34], ["events", 2]], num_classes=10
         )
@@ -446,3 +448,126 @@ def test_refinement_reports_the_models_threshold_and_each_listed_one():
         "thr 0.95": pooled,
         "thr none": walled,
     }
+
+
+# --- the official code's switches -----------------------------------------------------------
+
+
+def attend_by_hand(attn, queries, context, allowed):
+    """Multi-head attention written out from the module's weights: queries [B, N, D]
+    read context [B, M, D] where allowed [B, N, M]; keys are the first H d outputs of
+    the key/value projection, values the next. A query with nothing to read gets zero."""
+    H, d = attn.heads, attn.dim_head
+
+    def linear(layer, x):
+        return x @ layer.weight.T + (layer.bias if layer.bias is not None else 0)
+
+    B, N, _ = queries.shape
+    q = linear(attn.q, queries).reshape(B, N, H, d)
+    kv = linear(attn.kv, context)
+    k, v = kv[..., : H * d].reshape(B, -1, H, d), kv[..., H * d :].reshape(B, -1, H, d)
+    scores = torch.einsum("bnhd,bmhd->bhnm", q, k) / math.sqrt(d)
+    weights = scores.masked_fill(~allowed[:, None], float("-inf")).softmax(-1).nan_to_num()
+    out = linear(attn.out, torch.einsum("bhnm,bmhd->bnhd", weights, v).reshape(B, N, H * d))
+    return out * allowed.any(-1, keepdim=True)
+
+
+@pytest.mark.parametrize("interaction", ["paper", "official"])
+def test_interaction_stages_query_in_the_chosen_direction(interaction):
+    """Which stream queries which, against a hand-written reference. The paper: stage 1
+    the boundary features query the class features (and keep their residual), stage 2
+    the class features query the boundary features. The official code (its forward:
+    cross1(feat, bound), cross2(bound, feat)): both inverted, each result handed to the
+    other stream."""
+    torch.manual_seed(0)
+    br = MutualInteractiveBranches(16, 5, 1, 2, 8, 32, groups=2, interaction=interaction).eval()
+    x = torch.randn(2, 9, 16)
+    mask = torch.ones(2, 9, dtype=torch.bool)
+    mask[1, 6:] = False
+    pairs = mask[:, :, None] & mask[:, None, :]
+
+    def cross(block, query, context):
+        h = block.norm(query + attend_by_hand(block.attn, query, context, pairs))
+        return block.ffn(h) * mask[..., None]
+
+    with torch.no_grad():
+        c, b = br.class_1(x, mask), br.boundary_1(x, mask)
+        if interaction == "paper":
+            b = br.boundary_2(cross(br.boundary_reads_class, b, c), mask)  # boundaries read classes
+            c = br.class_2(cross(br.class_reads_boundary, c, b), mask)  # classes read boundaries
+        else:
+            b = br.boundary_2(cross(br.boundary_reads_class, c, b), mask)  # classes read boundaries
+            c = br.class_2(cross(br.class_reads_boundary, b, c), mask)  # boundaries read classes
+        expected_z = br.class_head(br.class_norm(c)).transpose(1, 2)
+        expected_beta = br.boundary_head(br.boundary_norm(b))[..., 0]
+        z, beta, _ = br(x, mask)
+        other = "official" if interaction == "paper" else "paper"
+        br.interaction = other
+        z_other, _, _ = br(x, mask)
+    real = mask[:, None].expand_as(z)
+    torch.testing.assert_close(z[real], expected_z[real])
+    torch.testing.assert_close(beta[mask], expected_beta[mask])
+    assert not torch.allclose(z_other, z, atol=1e-3)  # the directions make a difference
+    with pytest.raises(ValueError, match="interaction"):
+        MutualInteractiveBranches(16, 5, 1, 2, 8, 32, groups=2, interaction="both")
+
+
+def test_split_cross_attention_is_the_fused_width_in_heads_without_bias():
+    """cross_attention="split" (the official MultiHeadCrossAttention): every attention
+    after the encoders is D wide, D / H per head, with no bias anywhere, and computes
+    plain multi-head attention with those heads; the encoders and the branches'
+    self-attention keep H x dim_head."""
+    torch.manual_seed(0)
+    kw = dict(dim=16, heads=2, dim_head=12)  # wide: 2 x 12 = 24; split: 2 x 8 = 16
+    models = {kind: tiny(cross_attention=kind, **kw) for kind in ("wide", "split")}
+    for kind, model in models.items():
+        crosses = [
+            *(sgf.attn for sgf in model.fusion.sgf_motion),
+            *(sgf.attn for sgf in model.fusion.sgf_spatial),
+            *(m.motion_reads_spatial for m in model.fusion.msaf),
+            *(m.spatial_reads_motion for m in model.fusion.msaf),
+            model.branches.boundary_reads_class.attn,
+            model.branches.class_reads_boundary.attn,
+        ]
+        for attn in crosses:
+            inner = attn.q.out_features
+            if kind == "split":
+                assert (attn.heads, attn.dim_head, inner) == (2, 8, 16)
+                assert attn.q.bias is None and attn.kv.bias is None and attn.out.bias is None
+            else:
+                assert (attn.dim_head, inner) == (12, 24) and attn.out.bias is not None
+        for attn in (model.motion_encoder.layers.attns[0], model.branches.class_1.attns[0]):
+            assert (attn.dim_head, attn.q.out_features) == (12, 24)  # self-attention unchanged
+    attn = models["split"].fusion.sgf_motion[0].attn
+    q, c = torch.randn(1, 7, 16), torch.randn(1, 7, 16)
+    allowed = torch.rand(1, 7, 7) > 0.3
+    allowed[..., 0] = True
+    with torch.no_grad():
+        torch.testing.assert_close(attn(q, c, allowed), attend_by_hand(attn, q, c, allowed))
+    with pytest.raises(ValueError, match="cross_attention"):
+        tiny(cross_attention="narrow")
+
+
+def test_full_preset_cross_attention_is_the_official_width():
+    """The full preset: 860-wide cross-attention in 20 heads of 43 without biases (the
+    official code's), 20 x 64 self-attention in the encoders, the inverse-sqrt warm-up."""
+    with torch.device("meta"):
+        full = build_model("sigformer", "full", input_layout=LAYOUT, num_classes=10)
+    cross = full.fusion.msaf[0].motion_reads_spatial
+    assert (cross.heads, cross.dim_head, cross.q.out_features, cross.out.bias) == (20, 43, 860, None)
+    encoder = full.motion_encoder.layers.attns[0]
+    assert (encoder.heads, encoder.dim_head, encoder.q.out_features) == (20, 64, 1280)
+    train = model_config("sigformer", "full")["train"]
+    assert (train["scheduler"], train["warmup_epochs"]) == ("inverse_sqrt", 50)
+    assert model_config("sigformer", "reduced")["train"]["scheduler"] == "cosine"
+
+
+def test_official_overrides_turn_on_every_official_switch():
+    overrides = official_overrides()
+    assert overrides == {"model": {"guidance": "unmasked", "interaction": "official", "cross_attention": "split"}}
+    assert official_overrides(schedule=True)["train"] == {"scheduler": "inverse_sqrt"}
+    model = tiny(**overrides["model"])
+    assert model.fusion.guidance == "unmasked" and model.branches.interaction == "official"
+    assert model.fusion.msaf[0].motion_reads_spatial.out.bias is None
+    reduced = build_model("sigformer", "reduced", input_layout=LAYOUT, num_classes=5, **overrides["model"])
+    assert reduced.branches.interaction == "official"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULERS = ("none", "cosine", "step")
+SCHEDULERS = ("none", "cosine", "step", "inverse_sqrt")
 AMP_MODES = ("auto", "bf16", "off")
 
 
@@ -15,8 +15,12 @@ class TrainConfig:
     model's registry entry sets the paper's values (``model_config(name, size)["train"]``).
 
     ``scheduler``: ``"cosine"`` decays to zero after ``warmup_epochs`` of linear warm-up;
-    ``"step"`` multiplies the rate by ``gamma`` every ``step_epochs``. Both are applied
-    per optimisation step, so warm-up is smooth even with few epochs.
+    ``"step"`` multiplies the rate by ``gamma`` every ``step_epochs``;
+    ``"inverse_sqrt"`` (the Transformer's "Noam" schedule) warms up linearly over
+    ``warmup_epochs`` (which must be positive) and then decays as the inverse square root
+    of the step, sqrt(warm-up steps / step), so the rate is half the base rate at four
+    times the warm-up. All are applied per optimisation step, so warm-up is smooth even
+    with few epochs.
     ``amp``: ``"auto"`` uses bf16 autocast on CUDA and full precision on CPU.
     ``select_metric``: the validation metric (higher is better) that picks ``best.pt``.
     """
@@ -48,6 +52,11 @@ class TrainConfig:
             ("lr", self.lr > 0, "a positive number"),
             ("eval_every", isinstance(self.eval_every, int) and self.eval_every >= 1, "an integer >= 1"),
             ("warmup_epochs", 0 <= self.warmup_epochs <= self.epochs, f"between 0 and epochs ({self.epochs})"),
+            (
+                "warmup_epochs",
+                self.scheduler != "inverse_sqrt" or self.warmup_epochs > 0,
+                "positive with scheduler 'inverse_sqrt' (its decay is measured in warm-ups)",
+            ),
             ("clip_grad_norm", self.clip_grad_norm is None or self.clip_grad_norm > 0, "None or a positive number"),
         ]
         for name, ok, expected in checks:

@@ -27,6 +27,8 @@ def lr_factor(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
     if config.scheduler == "cosine":
         progress = (step - warmup) / max(1, total - warmup)
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    if config.scheduler == "inverse_sqrt":
+        return math.sqrt(max(1, warmup) / (step + 1))
     if config.scheduler == "step":
         return config.gamma ** (step // (config.step_epochs * steps_per_epoch))
     return 1.0
