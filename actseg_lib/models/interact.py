@@ -29,29 +29,50 @@ in a pre-norm residual, MFAI's encoder blocks are
 :class:`~actseg_lib.nn.asformer_block.ASFormerBlock`, the skeleton graphs come from
 :mod:`actseg_lib.common.skeletons`.
 
-No code is public. Where the paper is silent we chose, and say so here:
+The authors published their code after the paper (github.com/gdxxu/InterAct-main). It
+departs from the paper in places: the stages read other resolutions, the losses take
+other forms, DSMI fuses over channels and, on PKU-MMD and MCFS, reads two modalities,
+and its checkpoints are picked on the test split. Where paper and code disagree this
+library implements the paper and offers the code's way as a switch, off by default
+(the constructor's ``modalities``, ``centre``, ``motion``, ``stage_scales``; the loss's
+``probabilities``, ``focal_alpha``, ``dice``, ``stages``, ``boundary_radius``; the
+model's ``boundary_threshold``); :func:`official_variant` turns them all on and
+:func:`official_configuration` sets the code's training values. Chapter 42 tabulates
+every difference. Where the paper is silent we chose, and say so here (the official
+code's choice in brackets where it differs):
 
-* DSMI: the relative modality is measured from the spine middle (NTU joint 1); motion
-  is the frame difference (0 at the first frame). B^(k) starts at zero (MS-G3D starts it
-  near zero). In Eq. 3, per frame, the 2V joint tokens of the two modalities attend to
+* DSMI: the relative modality is measured from the spine middle, NTU joint 1 (official:
+  joint 0, the spine base); motion is the backward frame difference, 0 at the first
+  frame (official: forward, 0 at the last). B^(k) starts at zero (official: uniform in
+  +-1e-6). In Eq. 3, per frame, the 2V joint tokens of the two modalities attend to
   each other (with learnt joint and modality embeddings, since attention alone does not
-  know which token is which joint); the MLP then merges each joint's two tokens (2C -> C).
-  X_skeleton [T, C] is a linear map of the V fused joint vectors.
-* Several bodies (PKU-MMD rows hold two) are stacked as channels of each joint. Two
-  skeleton graphs are known: NTU's 25 Kinect joints (SynthAct, PKU-MMD, LARa as DeST
-  ships them) and OpenPose BODY_25 (MCFS, 2D pixel coordinates).
+  know which token is which joint); the MLP then merges each joint's two tokens (2C -> C)
+  (official: the 2C channels of a frame are the tokens, each a V-vector, in a
+  parameter-free attention scaled by 1/V, then a feed-forward with the reference's
+  residual). X_skeleton [T, C] is a linear map of the V fused joint vectors (official: the
+  C x V values themselves).
+* Several bodies (PKU-MMD rows hold two) are stacked as channels of each joint (as the
+  official code does). Two skeleton graphs are known: NTU's 25 Kinect joints (SynthAct,
+  PKU-MMD) and OpenPose BODY_25 (MCFS, 2D pixel coordinates); the official code reads
+  LARa as 19 joints, a graph this library does not have.
 * MFAI: encoder layer u's ASFormer block uses dilation and window 2^(u-1) at its own
   resolution; a decoder layer adds the skip to the up-sampled features, then a 3-tap
   convolution, ReLU and dropout. The action and boundary blocks are stacks of MS-TCN
   dilated residual layers. QBlock and FBlock are pre-norm residual attention layers
   (Eq. 4's MLP is the feed-forward of a Transformer layer). The dot-product logits are
-  scaled by 1/sqrt(D).
+  scaled by 1/sqrt(D). (Official: an ActionFormer-style backbone and FPN, five
+  halvings; a 10-layer ASFormer decoder and a 10-layer ETSPNet as the blocks; FBlock a
+  single-head attention whose output is concatenated with the frame and mapped, no
+  residual; logits from an MLP of the queries, unscaled.)
 * The queries Q^0 start as N(0, 1) draws (``nn.Embedding``'s default). With a small
   start (std 0.02) the queries were nearly alike, every one received nearly the same
   update, and the reduced model stalled (test accuracy 55 % after 40 epochs).
 * Loss: the stage-0 prediction (Q^0, F^0) is trained only when H = 0 (the paper's H = 0
-  row); the focal loss uses gamma = 2 (Lin et al.'s default); the Gaussian boundary
-  target is 1 at a boundary and exp(-d^2 / 2 sigma^2) d frames away.
+  row; official: every stage, stage 0 included, averaged); the focal loss is the softmax
+  form with gamma = 2 (Lin et al.'s default; official: sigmoid, gamma 2, alpha 0.25); the
+  dice loss has linear denominators (official: squared, as V-Net's); the Gaussian
+  boundary target is 1 at a boundary and exp(-d^2 / 2 sigma^2) d frames away, cut at
+  3 sigma (official: sigma 6, cut at 10 frames).
 
 ``interaction="fixed"`` is the FACT-style comparison: every stage's QBlock reads the
 finest decoder output X_H instead of X_{r-1}, all else equal.
@@ -96,12 +117,15 @@ __all__ = [
     "k_adjacency",
     "multiscale_adjacency",
     "normalize_adjacency",
+    "official_configuration",
+    "official_variant",
     "skeleton_modalities",
     "upsample_linear",
 ]
 
 SPATIAL = ("dsmi", "concat", "none")
 INTERACTIONS = ("multiscale", "fixed")
+STAGE_SCALES = ("paper", "official")
 # --- DSMI: the k-adjacency matrices ------------------------------------------------------
 
 
@@ -158,12 +182,35 @@ class MultiScaleGraphConv(nn.Module):
         return self.mlp(self.weight(gathered.flatten(3)))
 
 
-def skeleton_modalities(joints: torch.Tensor, centre: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+MODALITIES = ("absolute", "relative", "motion")
+MOTIONS = ("backward", "forward")
+
+
+def skeleton_modalities(
+    joints: torch.Tensor, centre: int, motion: str = "backward"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(absolute, relative, motion) of joints [N, T, V, C]: as given, minus the centre
-    joint, and minus the previous frame (0 at the first frame)."""
+    joint, and the frame difference. ``motion="backward"`` (ours): frame t minus frame
+    t-1, 0 at the first frame; ``"forward"`` (the official code's): frame t+1 minus frame
+    t, 0 at the last frame."""
+    if motion not in MOTIONS:
+        raise ValueError(f"motion: expected one of {MOTIONS}, got {motion!r}")
     relative = joints - joints[:, :, centre : centre + 1]
-    motion = torch.cat([torch.zeros_like(joints[:, :1]), joints[:, 1:] - joints[:, :-1]], dim=1)
-    return joints, relative, motion
+    step = joints[:, 1:] - joints[:, :-1]  # [N, T-1, V, C]
+    zero = torch.zeros_like(joints[:, :1])
+    moved = torch.cat([zero, step] if motion == "backward" else [step, zero], dim=1)
+    return joints, relative, moved
+
+
+def check_modalities(modalities) -> tuple[str, ...]:
+    """``modalities`` as a tuple of distinct names of :data:`MODALITIES` (the first is the
+    fusion's reference), or a clear error."""
+    chosen = tuple(modalities) if isinstance(modalities, (list, tuple)) else ()
+    if not chosen or any(m not in MODALITIES for m in chosen) or len(set(chosen)) != len(chosen):
+        raise ValueError(
+            f"modalities: expected distinct names from {MODALITIES}, the reference first, got {modalities!r}"
+        )
+    return chosen
 
 
 class ModalityInteraction(nn.Module):
@@ -217,7 +264,13 @@ class DSMI(nn.Module):
     """Decoupled spatial modality interaction (Sec. 3.2): three modalities, one multi-scale
     graph convolution each (decoupled), and the two-step interactive fusion (Eq. 3).
     ``forward(x [N, T, M V C_j]) -> X_skeleton [N, T, out_channels]``;
-    ``spatial_features`` returns the per-joint fused features as well."""
+    ``modality_features`` returns the per-modality graph features S.
+
+    ``modalities``: which modalities, in fusion order (the first is the reference, each
+    further one is fused into the result in turn); the paper's three by default, the
+    official code's ``("relative", "motion")`` on PKU-MMD and MCFS. ``centre``: the joint
+    the relative modality is measured from (None: the graph's, the spine middle for NTU);
+    ``motion``: "backward" or "forward" frame differences (:func:`skeleton_modalities`)."""
 
     def __init__(
         self,
@@ -227,49 +280,76 @@ class DSMI(nn.Module):
         num_scales: int = 13,
         graph: str = "ntu",
         heads: int = 4,
+        modalities=MODALITIES,
+        centre: int | None = None,
+        motion: str = "backward",
     ):
         super().__init__()
-        self.num_joints, edges, self.centre = skeleton_graph(graph)
+        self.num_joints, edges, graph_centre = skeleton_graph(graph)
+        self.modalities = check_modalities(modalities)
+        self.centre = _check_centre(graph_centre if centre is None else centre, self.num_joints)
+        self.motion = motion
+        skeleton_modalities(torch.zeros(1, 2, self.num_joints, 1), self.centre, motion)  # a clear error now
         joint_layout(in_channels, self.num_joints)  # a clear error for a width that is no skeleton
         joint_channels = in_channels // self.num_joints
         adjacency = multiscale_adjacency(self.num_joints, edges, num_scales)
         self.graph_convs = nn.ModuleDict(
-            {m: MultiScaleGraphConv(joint_channels, channels, adjacency) for m in ("absolute", "relative", "motion")}
+            {m: MultiScaleGraphConv(joint_channels, channels, adjacency) for m in self.modalities}
         )
-        self.fuse_relative = ModalityInteraction(channels, self.num_joints, heads)
-        self.fuse_motion = ModalityInteraction(channels, self.num_joints, heads)
+        for m in self.modalities[1:]:  # fuse_relative, fuse_motion for the paper's three
+            self.add_module(f"fuse_{m}", ModalityInteraction(channels, self.num_joints, heads))
         self.project = nn.Linear(self.num_joints * channels, out_channels)
 
     def modality_features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """S_abs, S_rel, S_motion [N, T, V, C]."""
-        modalities = skeleton_modalities(_joints(x, self.num_joints), self.centre)
-        return {m: self.graph_convs[m](v) for m, v in zip(("absolute", "relative", "motion"), modalities)}
+        """S per modality [N, T, V, C] (S_abs, S_rel, S_motion for the paper's three)."""
+        derived = dict(zip(MODALITIES, skeleton_modalities(_joints(x, self.num_joints), self.centre, self.motion)))
+        return {m: self.graph_convs[m](derived[m]) for m in self.modalities}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         S = self.modality_features(x)
-        fused = self.fuse_relative(S["absolute"], S["relative"])  # X-hat
-        fused = self.fuse_motion(fused, S["motion"])  # [N, T, V, C]
+        fused = S[self.modalities[0]]  # the reference
+        for m in self.modalities[1:]:  # X-hat = fuse(S_abs, S_rel), then fuse(X-hat, S_motion)
+            fused = getattr(self, f"fuse_{m}")(fused, S[m])  # [N, T, V, C]
         return self.project(fused.flatten(2))  # [N, T, out]
 
 
+def _check_centre(centre: int, num_joints: int) -> int:
+    if not isinstance(centre, int) or not 0 <= centre < num_joints:
+        raise ValueError(f"centre: expected a joint index in 0..{num_joints - 1}, got {centre!r}")
+    return centre
+
+
 class ConcatSpatialEncoder(nn.Module):
-    """The early-fusion alternative (Table 4's "Concatenation"): the three modalities
-    stacked as channels of each joint, one multi-scale graph convolution, the same
-    output map as DSMI."""
+    """The early-fusion alternative (Table 4's "Concatenation"): the modalities stacked
+    as channels of each joint, one multi-scale graph convolution, the same output map as
+    DSMI. ``modalities``, ``centre``, ``motion`` as for :class:`DSMI`."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, channels: int = 64, num_scales: int = 13, graph: str = "ntu"
+        self,
+        in_channels: int,
+        out_channels: int,
+        channels: int = 64,
+        num_scales: int = 13,
+        graph: str = "ntu",
+        modalities=MODALITIES,
+        centre: int | None = None,
+        motion: str = "backward",
     ):
         super().__init__()
-        self.num_joints, edges, self.centre = skeleton_graph(graph)
+        self.num_joints, edges, graph_centre = skeleton_graph(graph)
+        self.modalities = check_modalities(modalities)
+        self.centre = _check_centre(graph_centre if centre is None else centre, self.num_joints)
+        self.motion = motion
+        skeleton_modalities(torch.zeros(1, 2, self.num_joints, 1), self.centre, motion)
         joint_layout(in_channels, self.num_joints)
         joint_channels = in_channels // self.num_joints
         adjacency = multiscale_adjacency(self.num_joints, edges, num_scales)
-        self.graph_conv = MultiScaleGraphConv(3 * joint_channels, channels, adjacency)
+        self.graph_conv = MultiScaleGraphConv(len(self.modalities) * joint_channels, channels, adjacency)
         self.project = nn.Linear(self.num_joints * channels, out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        stacked = torch.cat(skeleton_modalities(_joints(x, self.num_joints), self.centre), dim=-1)
+        derived = dict(zip(MODALITIES, skeleton_modalities(_joints(x, self.num_joints), self.centre, self.motion)))
+        stacked = torch.cat([derived[m] for m in self.modalities], dim=-1)
         return self.project(self.graph_conv(stacked).flatten(2))  # [N, T, out]
 
 
@@ -446,6 +526,14 @@ class InterAct(nn.Module):
         interaction: "multiscale" (stage r reads X_{r-1}) | "fixed" (every stage reads X_H).
         block_layers: dilated residual layers in the action and the boundary block.
         boundary_threshold, peak_distance: the ASRF smoothing at inference.
+
+    Switches for the official code's way (defaults: the paper's, as the book's numbers use;
+    :func:`official_variant` turns them all on):
+        modalities, centre, motion: the spatial encoder's inputs (:class:`DSMI`); the
+            official code reads ``("relative", "motion")`` on PKU-MMD and MCFS, relative to
+            joint 0 (NTU) or 8 (BODY_25), motion as forward differences.
+        stage_scales: "paper" (Eq. 4: stage r reads X_{r-1}, T/2^H .. T/2) | "official"
+            (stage r reads X_r, T/2^(H-1) .. T: the last stage reads every frame).
     """
 
     def __init__(
@@ -466,8 +554,14 @@ class InterAct(nn.Module):
         dropout: float,
         boundary_threshold: float,
         peak_distance: int,
+        modalities=MODALITIES,
+        centre: int | None = None,
+        motion: str = "backward",
+        stage_scales: str = "paper",
     ):
         super().__init__()
+        if stage_scales not in STAGE_SCALES:
+            raise ValueError(f"stage_scales: expected one of {STAGE_SCALES}, got {stage_scales!r}")
         if spatial not in SPATIAL:
             raise ValueError(f"spatial: expected one of {SPATIAL}, got {spatial!r}")
         if interaction not in INTERACTIONS:
@@ -477,17 +571,20 @@ class InterAct(nn.Module):
         if dim % heads or spatial_channels % heads:
             raise ValueError(f"dim ({dim}) and spatial_channels ({spatial_channels}) must divide by heads ({heads})")
         self.in_channels, self.num_classes, self.num_stages = in_channels, num_classes, num_stages
-        self.interaction, self.dim = interaction, dim
+        self.interaction, self.dim, self.stage_scales = interaction, dim, stage_scales
         self.boundary_threshold, self.peak_distance = boundary_threshold, peak_distance
         if spatial != "none":
             try:
                 joint_layout(in_channels, skeleton_graph(graph).num_joints)
             except ValueError as error:
                 raise ValueError(f"in_channels, spatial={spatial!r}: {error}") from None
+        inputs = dict(modalities=modalities, centre=centre, motion=motion)
         if spatial == "dsmi":
-            self.spatial = DSMI(in_channels, spatial_channels, spatial_channels, num_scales, graph, heads)
+            self.spatial = DSMI(in_channels, spatial_channels, spatial_channels, num_scales, graph, heads, **inputs)
         elif spatial == "concat":
-            self.spatial = ConcatSpatialEncoder(in_channels, spatial_channels, spatial_channels, num_scales, graph)
+            self.spatial = ConcatSpatialEncoder(
+                in_channels, spatial_channels, spatial_channels, num_scales, graph, **inputs
+            )
         else:
             self.spatial = None
         temporal_in = in_channels if spatial == "none" else spatial_channels
@@ -504,6 +601,13 @@ class InterAct(nn.Module):
         action_logits = torch.einsum("bad,btd->bat", queries[:, :-1], action) * scale
         boundary_logits = torch.einsum("bd,btd->bt", queries[:, -1], boundary) * scale
         return action_logits, boundary_logits
+
+    def stage_scale(self, r: int) -> int:
+        """Which decoder output X_u stage r's QBlock reads: u = r - 1 (Eq. 4), u = r (the
+        official code), or u = H (``interaction="fixed"``)."""
+        if self.interaction == "fixed":
+            return self.num_stages
+        return r - 1 if self.stage_scales == "paper" else r
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> InterActOutput:
         if x.dim() != 3 or x.shape[-1] != self.in_channels:
@@ -524,7 +628,7 @@ class InterAct(nn.Module):
         out.action_features.append(action)
         out.queries.append(queries)
         for r in range(1, self.num_stages + 1):
-            read, read_mask = scales[r - 1] if self.interaction == "multiscale" else scales[-1]
+            read, read_mask = scales[self.stage_scale(r)]
             queries = self.query_blocks[r - 1](queries, read.transpose(1, 2), read_mask[:, 0] > 0)
             action, boundary = self.frame_blocks[r - 1](action, boundary, queries)
             logits.append(self.predict_stage(queries, action, boundary))
@@ -547,26 +651,72 @@ class InterAct(nn.Module):
 # --- the loss ----------------------------------------------------------------------------
 
 
-def focal_loss(logits: torch.Tensor, labels: torch.Tensor, gamma: float = 2.0) -> torch.Tensor:
-    """Mean over labelled frames of -(1 - p_y)^gamma log p_y; logits [B, A, T], labels
-    [B, T] (``IGNORE_INDEX`` frames left out)."""
+PROBABILITIES = ("softmax", "sigmoid")
+DICE_FORMS = ("linear", "squared")
+LOSS_STAGES = ("paper", "official")
+
+
+def focal_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    gamma: float = 2.0,
+    probabilities: str = "softmax",
+    alpha: float | None = None,
+) -> torch.Tensor:
+    """Focal loss over labelled frames; logits [B, A, T], labels [B, T] (``IGNORE_INDEX``
+    frames left out).
+
+    ``probabilities="softmax"`` (ours): the mean over frames of -(1 - p_y)^gamma log p_y,
+    p the softmax over the A classes. ``"sigmoid"`` (the official code's, RetinaNet's):
+    every class is a binary problem against the one-hot label; per frame the sum over the
+    A classes of a_t (1 - p_t)^gamma BCE, p_t the sigmoid probability of the true binary
+    outcome and a_t = alpha for the positive class, 1 - alpha for the others (``alpha``
+    None: 1 for all); then the mean over frames."""
+    if probabilities not in PROBABILITIES:
+        raise ValueError(f"probabilities: expected one of {PROBABILITIES}, got {probabilities!r}")
+    if alpha is not None and probabilities != "sigmoid":
+        raise ValueError("focal alpha weighs a binary (sigmoid) focal loss; the softmax form takes none")
     valid = labels != IGNORE_INDEX
     if not bool(valid.any()):
         return logits.sum() * 0
-    log_p = F.log_softmax(logits.float(), dim=1)  # [B, A, T]
-    log_py = log_p.gather(1, labels.clamp(min=0)[:, None])[:, 0][valid]  # [N]
-    return (-((1 - log_py.exp()) ** gamma) * log_py).mean()
+    if probabilities == "softmax":
+        log_p = F.log_softmax(logits.float(), dim=1)  # [B, A, T]
+        log_py = log_p.gather(1, labels.clamp(min=0)[:, None])[:, 0][valid]  # [N]
+        return (-((1 - log_py.exp()) ** gamma) * log_py).mean()
+    z = logits.float().transpose(1, 2)[valid]  # [N, A]
+    target = F.one_hot(labels[valid], logits.shape[1]).float()  # [N, A]
+    p = torch.sigmoid(z)
+    p_t = p * target + (1 - p) * (1 - target)  # probability of the true binary outcome
+    loss = F.binary_cross_entropy_with_logits(z, target, reduction="none") * (1 - p_t) ** gamma
+    if alpha is not None:
+        loss = loss * (alpha * target + (1 - alpha) * (1 - target))
+    return loss.sum(1).mean()
 
 
-def dice_loss_present(logits: torch.Tensor, labels: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+def dice_loss_present(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    eps: float = 1.0,
+    probabilities: str = "softmax",
+    form: str = "linear",
+) -> torch.Tensor:
     """Eqs. 6-7's action-level term: per video, for each class i present in it, the soft
     dice loss between the temporal mask M_i (1 where y_t = i) and that class's probability
     row P_a(i) over the labelled frames:
 
-        L_dice = 1 - (2 sum_t M_i P_i + eps) / (sum_t M_i + sum_t P_i + eps),
+        linear (ours):   L_dice = 1 - (2 sum_t M_i P_i + eps) / (sum_t M_i + sum_t P_i + eps),
+        squared (V-Net's, the official code's):
+                         L_dice = 1 - (2 sum_t M_i P_i + eps) / (sum_t M_i^2 + sum_t P_i^2 + eps),
 
-    averaged over the present classes, then over the videos. Absent classes never enter."""
-    probs = F.softmax(logits.float(), dim=1)  # [B, A, T]
+    averaged over the present classes, then over the videos. Absent classes never enter.
+    ``probabilities``: P from a softmax over the classes (ours) or a sigmoid per class
+    (the official code's)."""
+    if probabilities not in PROBABILITIES:
+        raise ValueError(f"probabilities: expected one of {PROBABILITIES}, got {probabilities!r}")
+    if form not in DICE_FORMS:
+        raise ValueError(f"form: expected one of {DICE_FORMS}, got {form!r}")
+    probs = F.softmax(logits.float(), dim=1) if probabilities == "softmax" else torch.sigmoid(logits.float())
+    power = 1 if form == "linear" else 2
     losses = []
     for b in range(labels.shape[0]):
         valid = labels[b] != IGNORE_INDEX
@@ -576,20 +726,25 @@ def dice_loss_present(logits: torch.Tensor, labels: torch.Tensor, eps: float = 1
         present = torch.unique(y)  # [N]
         M = (y[None, :] == present[:, None]).float()  # [N, T']
         P = probs[b][present][:, valid]  # [N, T']
-        dice = (2 * (M * P).sum(1) + eps) / (M.sum(1) + P.sum(1) + eps)
+        dice = (2 * (M * P).sum(1) + eps) / ((M**power).sum(1) + (P**power).sum(1) + eps)
         losses.append((1 - dice).mean())
     return torch.stack(losses).mean() if losses else logits.sum() * 0
 
 
-def gaussian_boundary_targets(labels: torch.Tensor, mask: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
+def gaussian_boundary_targets(
+    labels: torch.Tensor, mask: torch.Tensor, sigma: float = 2.0, radius: int | None = None
+) -> torch.Tensor:
     """g(Y_b) of Eq. 8: [B, T] in [0, 1]. Y_b is 1 at frame t when its label differs from
     frame t-1's (both real, in the same row); g spreads each boundary as exp(-d^2/2 sigma^2)
-    over the frames d away, taking the nearest boundary where two overlap."""
+    over the frames d <= ``radius`` away (None: ceil(3 sigma); the official code: 10),
+    taking the nearest boundary where two overlap."""
     change = (labels[:, 1:] != labels[:, :-1]) & mask[:, 1:] & mask[:, :-1]
     spikes = F.pad(change.float(), (1, 0))  # [B, T]
     if sigma <= 0:
         return spikes
-    radius = int(math.ceil(3 * sigma))
+    radius = int(math.ceil(3 * sigma)) if radius is None else int(radius)
+    if radius < 0:
+        raise ValueError(f"radius: expected frames >= 0, got {radius}")
     offsets = torch.arange(-radius, radius + 1, device=labels.device, dtype=torch.float32)
     kernel = torch.exp(-(offsets**2) / (2 * sigma**2))  # peak 1
     windows = F.pad(spikes[:, None], (radius, radius)).unfold(-1, 2 * radius + 1, 1)  # [B, 1, T, 2r+1]
@@ -601,6 +756,12 @@ class InterActLoss(nn.Module):
     trained stages (:attr:`InterActOutput.trained_stages`); L_b is the per-frame BCE of
     the boundary logit against :func:`gaussian_boundary_targets`, averaged over real frames.
     The paper sets l_focal = l_dice = gamma = 1.
+
+    Switches for the official code's way (defaults: ours, the paper's reading; the book's
+    numbers use them): ``probabilities="sigmoid"`` with ``focal_alpha=0.25`` (sigmoid focal
+    loss, sigmoid dice), ``dice="squared"`` (squared denominators), ``stages="official"``
+    (every term averaged over all H + 1 stages, stage 0 included, instead of summed over
+    1..H), ``boundary_radius=10`` with ``boundary_sigma=6``.
 
     ``criterion(out, batch) -> (loss, parts)`` with the batch's ``labels`` [B, T] and
     ``mask`` [B, T] (the engine's call, which also passes the model, unused here).
@@ -614,22 +775,44 @@ class InterActLoss(nn.Module):
         boundary_weight: float,
         focal_gamma: float,
         boundary_sigma: float,
+        probabilities: str = "softmax",
+        focal_alpha: float | None = None,
+        dice: str = "linear",
+        stages: str = "paper",
+        boundary_radius: int | None = None,
     ):
         super().__init__()
+        if stages not in LOSS_STAGES:
+            raise ValueError(f"stages: expected one of {LOSS_STAGES}, got {stages!r}")
+        focal_loss(torch.zeros(1, 2, 1), torch.zeros(1, 1, dtype=torch.long), 0.0, probabilities, focal_alpha)
+        dice_loss_present(torch.zeros(1, 2, 1), torch.zeros(1, 1, dtype=torch.long), 1.0, probabilities, dice)
         self.focal_weight, self.dice_weight, self.boundary_weight = focal_weight, dice_weight, boundary_weight
         self.focal_gamma, self.boundary_sigma = focal_gamma, boundary_sigma
+        self.probabilities, self.focal_alpha, self.dice, self.stages = probabilities, focal_alpha, dice, stages
+        self.boundary_radius = boundary_radius
+
+    def supervised(self, out: InterActOutput) -> tuple[slice, float]:
+        """(the stages the loss reads, the weight of each): stages 1..H summed (the paper;
+        stage 0 alone when H = 0), or all H + 1 averaged (the official code)."""
+        if self.stages == "official":
+            return slice(0, None), 1.0 / out.action_logits.shape[0]
+        return out.trained_stages, 1.0
 
     def forward(self, out: InterActOutput, batch: dict, model=None) -> tuple[torch.Tensor, dict]:
         mask = batch["mask"]
         labels = batch["labels"].masked_fill(~mask, IGNORE_INDEX)
-        target = gaussian_boundary_targets(labels, mask, self.boundary_sigma)
+        target = gaussian_boundary_targets(labels, mask, self.boundary_sigma, self.boundary_radius)
         real = mask.float()
+        stages, weight = self.supervised(out)
         parts = {"focal": 0.0, "dice": 0.0, "boundary": 0.0}
-        for action, boundary in zip(out.action_logits[out.trained_stages], out.boundary_logits[out.trained_stages]):
-            parts["focal"] = parts["focal"] + focal_loss(action, labels, self.focal_gamma)
-            parts["dice"] = parts["dice"] + dice_loss_present(action, labels)
+        for action, boundary in zip(out.action_logits[stages], out.boundary_logits[stages]):
+            focal = focal_loss(action, labels, self.focal_gamma, self.probabilities, self.focal_alpha)
+            parts["focal"] = parts["focal"] + weight * focal
+            parts["dice"] = parts["dice"] + weight * dice_loss_present(
+                action, labels, 1.0, self.probabilities, self.dice
+            )
             bce = F.binary_cross_entropy_with_logits(boundary.float(), target, reduction="none")
-            parts["boundary"] = parts["boundary"] + (bce * real).sum() / real.sum().clamp(min=1)
+            parts["boundary"] = parts["boundary"] + weight * (bce * real).sum() / real.sum().clamp(min=1)
         loss = (
             self.focal_weight * parts["focal"]
             + self.dice_weight * parts["dice"]
@@ -672,37 +855,39 @@ register_model(
     task="segmentation",
     paper="interact2025",
     version=1,
-    # the paper (Sec. 4.3): K = 13, H = 3, six encoder and decoder layers; AdamW with a
-    # cosine schedule, lr 5e-4, 66 epochs, batch 4 (its PKU-MMD setting; 1e-4 and batch
-    # 1 elsewhere); l_focal = l_dice = gamma = 1. Widths are not given: ours. PKU-MMD
-    # rows hold two bodies of 25 joints (150 channels); 51 actions + background.
+    # Where each value comes from: "paper" (Sec. 4.3 unless said), "official" (the
+    # authors' code, gdxxu/InterAct-main, config/PKU-subject/config.yaml and the defaults
+    # of libs/core/config.py), "ours" (neither gives it, or we keep the paper's reading
+    # where the code differs; official_configuration() returns the code's values).
     full={
         "model": dict(
-            in_channels=150,
-            num_classes=52,
-            spatial="dsmi",
-            spatial_channels=64,
-            num_scales=13,
-            graph="ntu",
-            dim=128,
-            depth=6,
-            num_stages=3,
-            interaction="multiscale",
-            heads=4,
-            block_layers=6,
-            dropout=0.3,
-            boundary_threshold=0.5,
-            peak_distance=15,
+            in_channels=150,  # data: a PKU-MMD row, 2 bodies x 25 joints x 3 coordinates
+            num_classes=52,  # paper and official: PKU-MMD's 51 actions + background
+            spatial="dsmi",  # paper
+            spatial_channels=64,  # official (DSMI's 64 channels); the paper gives none
+            num_scales=13,  # paper: K = 13 (official: hops 0..12, ours 1..13)
+            graph="ntu",  # data: PKU-MMD's Kinect v2 skeleton, NTU's 25 joints
+            dim=128,  # ours; the paper gives none; official 512 (128 only for PKU-MMDv1)
+            depth=6,  # paper: six encoder and six decoder layers (official: five halvings)
+            num_stages=3,  # paper and official: H = 3
+            interaction="multiscale",  # paper (MFAI)
+            heads=4,  # official; the paper gives none
+            block_layers=6,  # ours; the paper gives none (official: 10-layer blocks)
+            dropout=0.3,  # ours; the paper gives none (official: 0, and 0.5 in its blocks)
+            boundary_threshold=0.5,  # ours, ASRF's; the paper gives none (official: 0.1)
+            peak_distance=15,  # official: its peaks are maxima over 15 frames
         ),
         "train": dict(
-            optimizer="adamw",
-            lr=5e-4,
-            weight_decay=1e-2,
-            epochs=66,
-            batch_size=4,
-            scheduler="cosine",
-            clip_grad_norm=1.0,
+            optimizer="adamw",  # paper and official
+            lr=5e-4,  # paper and official: PKU-MMD's rate (1e-4 elsewhere)
+            weight_decay=1e-2,  # ours (AdamW's usual default); the paper gives none (official: 0.05)
+            epochs=66,  # paper (official: 6 warm-up + 60)
+            batch_size=4,  # paper and official (PKU-MMD; batch 1 elsewhere in the paper)
+            scheduler="cosine",  # paper (official: cosine after a linear warm-up)
+            clip_grad_norm=1.0,  # official; the paper gives none
         ),
+        # weights: paper (l_focal = l_dice = gamma = 1); gamma 2: ours, Lin et al.'s default
+        # (official 2 too); sigma: ours (official: 6, cut at 10 frames)
         "loss": dict(focal_weight=1.0, dice_weight=1.0, boundary_weight=1.0, focal_gamma=2.0, boundary_sigma=2.0),
     },
     # a 2-core CPU in minutes: narrower (C = 16, D = 32, 2 heads), 15 frames a second;
@@ -719,3 +904,61 @@ register_model(
     loss=InterActLoss,
     decoder=InterActRefinement(),
 )
+
+
+# --- the official code's way --------------------------------------------------------------
+
+OFFICIAL_CENTRES = {"ntu": 0, "body25": 8}  # the joint its relative modality is measured from
+
+
+def official_variant(graph: str = "ntu") -> dict:
+    """Overrides (sections ``model`` and ``loss``) that switch every cheap difference of
+    the official code on, at any size: DSMI reads two modalities, relative (from joint 0,
+    or 8 on BODY_25) then motion (forward differences); the stages read X_1..X_H (T/4, T/2
+    and T for H = 3); sigmoid focal loss (alpha 0.25), sigmoid dice with squared
+    denominators, every term averaged over all stages including stage 0; boundary targets
+    with sigma 6 cut at 10 frames; boundary peaks kept from 0.1. Widths and training stay
+    the preset's (:func:`official_configuration` has the code's).
+
+    >>> from actseg_lib.engine import recorded_run
+    >>> recorded_run("interact", "synthact:daily", "reduced", official_variant())  # doctest: +SKIP
+    """
+    if graph not in OFFICIAL_CENTRES:
+        raise ValueError(f"graph: expected one of {tuple(OFFICIAL_CENTRES)}, got {graph!r}")
+    return {
+        "model": dict(
+            modalities=["relative", "motion"],
+            centre=OFFICIAL_CENTRES[graph],
+            motion="forward",
+            stage_scales="official",
+            boundary_threshold=0.1,
+        ),
+        "loss": dict(
+            probabilities="sigmoid",
+            focal_alpha=0.25,
+            dice="squared",
+            stages="official",
+            boundary_sigma=6.0,
+            boundary_radius=10,
+        ),
+    }
+
+
+OFFICIAL_WARMUP = 6 / 66  # config/PKU-subject: 6 warm-up epochs of 66
+
+
+def official_configuration(size: str = "full") -> dict:
+    """Overrides with the official PKU-MMD configuration's values where the preset's
+    differ: weight decay 0.05, a linear warm-up over the first 6/66 of the epochs, no
+    dropout, and at full size the width 512. (Its other values, lr 5e-4, batch 4, 66
+    epochs, H = 3, 4 heads, clipping at 1, are the full preset's already.)"""
+    from .registry import model_config
+
+    epochs = model_config("interact", size)["train"]["epochs"]
+    overrides = {
+        "model": {"dropout": 0.0},
+        "train": {"weight_decay": 0.05, "warmup_epochs": round(OFFICIAL_WARMUP * epochs, 6)},
+    }
+    if size == "full":
+        overrides["model"]["dim"] = 512
+    return overrides
