@@ -446,6 +446,8 @@ class InterAct(nn.Module):
         interaction: "multiscale" (stage r reads X_{r-1}) | "fixed" (every stage reads X_H).
         block_layers: dilated residual layers in the action and the boundary block.
         boundary_threshold, peak_distance: the ASRF smoothing at inference.
+        query_init_std: the standard deviation of the initial queries Q^0 (1: N(0, 1),
+            ``nn.Embedding``'s default; 0.02 is the usual Transformer start).
     """
 
     def __init__(
@@ -466,8 +468,11 @@ class InterAct(nn.Module):
         dropout: float,
         boundary_threshold: float,
         peak_distance: int,
+        query_init_std: float = 1.0,
     ):
         super().__init__()
+        if not query_init_std > 0:
+            raise ValueError(f"query_init_std: expected a positive number, got {query_init_std!r}")
         if spatial not in SPATIAL:
             raise ValueError(f"spatial: expected one of {SPATIAL}, got {spatial!r}")
         if interaction not in INTERACTIONS:
@@ -494,7 +499,9 @@ class InterAct(nn.Module):
         self.extractor = MultiScaleFeatureExtractor(temporal_in, dim, depth, dropout)
         self.action_block = TemporalBlock(dim, block_layers, dropout)
         self.boundary_block = TemporalBlock(dim, block_layers, dropout)
-        self.queries = nn.Parameter(torch.randn(num_classes + 1, dim))  # Q^0 = [Q_a^0, Q_b^0], N(0, 1) as nn.Embedding
+        # Q^0 = [Q_a^0, Q_b^0], N(0, query_init_std^2); the same draw whatever the std, so
+        # runs with one seed and two stds start from the same directions
+        self.queries = nn.Parameter(torch.randn(num_classes + 1, dim) * query_init_std)
         self.query_blocks = nn.ModuleList(QueryUpdateBlock(dim, heads, dropout) for _ in range(num_stages))
         self.frame_blocks = nn.ModuleList(FrameUpdateBlock(dim, heads, dropout) for _ in range(num_stages))
 
