@@ -6,7 +6,7 @@ the book's 2-core CPU). Writes ``selection/select_interact_reduced.json`` (every
 validation scores, the per-cell means and the choice) and
 ``selection/select_interact_reduced.md`` (the same as a table) beside this file;
 ``--out PREFIX`` writes ``PREFIX.json`` and ``PREFIX.md`` instead. ``--quick`` is a smoke
-run (one epoch on a few sequences) that writes to the temporary directory unless
+run (one epoch, two cells, one seed) that writes to the temporary directory unless
 ``--out`` is given, so it never overwrites the committed choice by accident.
 
 The grid: the learning rate in {5e-4, 1e-3, 2e-3, 4e-3} x the initial queries Q^0 drawn
@@ -38,6 +38,8 @@ import numpy as np
 import torch
 
 from actseg_lib import versions
+from actseg_lib.data.prepare import prepare_segmentation
+from actseg_lib.data.sources import load_data
 from actseg_lib.engine import train_model
 from actseg_lib.engine.provenance import provenance, write_json
 from actseg_lib.models import model_config, model_entry
@@ -122,7 +124,7 @@ def markdown(result: dict) -> str:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", help="output prefix (PREFIX.json, PREFIX.md)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 1 epoch, every 8th sequence, 2 cells")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 epoch, 2 cells, 1 seed")
     args = parser.parse_args(argv)
     prefix = (
         Path(args.out)
@@ -133,11 +135,10 @@ def main(argv=None) -> dict:
             else HERE / "select_interact_reduced"
         )
     )
-    samples, epochs, lrs, stds, seeds = None, None, LRS, QUERY_INIT_STDS, SEEDS
+    samples = load_data(DATA, progress=False)  # once, for every run
+    epochs, lrs, stds, seeds = None, LRS, QUERY_INIT_STDS, SEEDS
     if args.quick:
-        from actseg_lib.data.sources import load_data
-
-        samples, epochs, lrs, stds, seeds = load_data(DATA, progress=False)[::4], 1, LRS[:1], QUERY_INIT_STDS, SEEDS[:1]
+        epochs, lrs, seeds = 1, LRS[:1], SEEDS[:1]
     config = model_config(NAME, SIZE)
     done: dict[tuple, dict] = {}
     path = prefix.with_suffix(".json")
@@ -176,8 +177,6 @@ def main(argv=None) -> dict:
             file=sys.stderr,
         )
         write_json(result, path)  # after every run, so an interrupted sweep loses one run at most
-    from actseg_lib.data.prepare import prepare_segmentation
-
     split = prepare_segmentation(
         DATA, sample_rate=config["data"].get("sample_rate", 1), samples=samples, progress=False
     )
