@@ -120,6 +120,12 @@ def train_model(
 ) -> dict:
     """Train registered model ``name`` on ``data`` and evaluate it on the test split.
 
+    Nothing is chosen on the test split: training and the choice of the best epoch read
+    the training and validation splits only; the test split is read once, after
+    :meth:`Trainer.fit` has restored the best validation epoch's weights
+    (``tests/test_test_split.py`` checks it sample by sample). ``evaluate_test=False``
+    never reads it.
+
     Writes ``last.pt``, ``best.pt`` and ``results.json`` under ``out_dir`` (rank 0) and
     returns the results dict. ``overrides``: ``{"train": {"epochs": 5}, "model": {...}}``.
     ``resume``: continue from ``out_dir/last.pt`` when present (a finished run is loaded,

@@ -534,6 +534,8 @@ class InterAct(nn.Module):
             joint 0 (NTU) or 8 (BODY_25), motion as forward differences.
         stage_scales: "paper" (Eq. 4: stage r reads X_{r-1}, T/2^H .. T/2) | "official"
             (stage r reads X_r, T/2^(H-1) .. T: the last stage reads every frame).
+        query_init_std: the standard deviation of the initial queries Q^0 (1: N(0, 1),
+            ``nn.Embedding``'s default; 0.02 is the usual Transformer start).
     """
 
     def __init__(
@@ -558,10 +560,13 @@ class InterAct(nn.Module):
         centre: int | None = None,
         motion: str = "backward",
         stage_scales: str = "paper",
+        query_init_std: float = 1.0,
     ):
         super().__init__()
         if stage_scales not in STAGE_SCALES:
             raise ValueError(f"stage_scales: expected one of {STAGE_SCALES}, got {stage_scales!r}")
+        if not query_init_std > 0:
+            raise ValueError(f"query_init_std: expected a positive number, got {query_init_std!r}")
         if spatial not in SPATIAL:
             raise ValueError(f"spatial: expected one of {SPATIAL}, got {spatial!r}")
         if interaction not in INTERACTIONS:
@@ -591,7 +596,9 @@ class InterAct(nn.Module):
         self.extractor = MultiScaleFeatureExtractor(temporal_in, dim, depth, dropout)
         self.action_block = TemporalBlock(dim, block_layers, dropout)
         self.boundary_block = TemporalBlock(dim, block_layers, dropout)
-        self.queries = nn.Parameter(torch.randn(num_classes + 1, dim))  # Q^0 = [Q_a^0, Q_b^0], N(0, 1) as nn.Embedding
+        # Q^0 = [Q_a^0, Q_b^0], N(0, query_init_std^2); the same draw whatever the std, so
+        # runs with one seed and two stds start from the same directions
+        self.queries = nn.Parameter(torch.randn(num_classes + 1, dim) * query_init_std)
         self.query_blocks = nn.ModuleList(QueryUpdateBlock(dim, heads, dropout) for _ in range(num_stages))
         self.frame_blocks = nn.ModuleList(FrameUpdateBlock(dim, heads, dropout) for _ in range(num_stages))
 
