@@ -756,8 +756,8 @@ MUTATIONS = [
         "SigFormer interaction",
         "stage 1: boundaries read the classes",
         SIG,
-        "b = self.boundary_reads_class(b, c, mask)  # stage 1",
-        "b = self.boundary_reads_class(c, b, mask)  # stage 1",
+        "else self.boundary_reads_class(b, c, mask)",
+        "else self.boundary_reads_class(c, b, mask)",
         "stage 1 queries with the class features (the official code's direction)",
     ),
     M(
@@ -765,8 +765,8 @@ MUTATIONS = [
         "SigFormer interaction",
         "stage 2: classes read the boundaries",
         SIG,
-        "c = self.class_reads_boundary(c, b, mask)  # stage 2",
-        "c = self.class_reads_boundary(b, c, mask)  # stage 2",
+        "else self.class_reads_boundary(c, b, mask)",
+        "else self.class_reads_boundary(b, c, mask)",
         "stage 2 queries with the boundary features",
     ),
     M(
@@ -775,10 +775,10 @@ MUTATIONS = [
         "stage 2 reads the refined boundary features",
         SIG,
         "        b = self.boundary_2(b, mask)\n"
-        "        if self.interactive:\n"
-        "            c = self.class_reads_boundary(c, b, mask)  # stage 2\n",
-        "        if self.interactive:\n"
-        "            c = self.class_reads_boundary(c, b, mask)  # stage 2\n"
+        "        if self.interactive:  # stage 2\n"
+        "            c = self.class_reads_boundary(b, c, mask) if official else self.class_reads_boundary(c, b, mask)\n",
+        "        if self.interactive:  # stage 2\n"
+        "            c = self.class_reads_boundary(b, c, mask) if official else self.class_reads_boundary(c, b, mask)\n"
         "        b = self.boundary_2(b, mask)\n",
         "stage 2 reads the boundary features before Boundary_2",
     ),
@@ -905,8 +905,8 @@ MUTATIONS = [
         "InterAct DSMI",
         "motion = x_t - x_{t-1}",
         IA,
-        "motion = torch.cat([torch.zeros_like(joints[:, :1]), joints[:, 1:] - joints[:, :-1]], dim=1)",
-        "motion = torch.cat([joints[:, 1:] - joints[:, :-1], torch.zeros_like(joints[:, :1])], dim=1)",
+        'moved = torch.cat([zero, step] if motion == "backward" else [step, zero], dim=1)',
+        'moved = torch.cat([step, zero] if motion == "backward" else [step, zero], dim=1)',
         "motion a frame early",
     ),
     M(
@@ -914,8 +914,8 @@ MUTATIONS = [
         "InterAct DSMI",
         "X = MLP(SAttn([X_hat || S_motion]))",
         IA,
-        'fused = self.fuse_motion(fused, S["motion"])',
-        'fused = self.fuse_motion(S["absolute"], S["motion"])',
+        'fused = getattr(self, f"fuse_{m}")(fused, S[m])  # [N, T, V, C]',
+        'fused = getattr(self, f"fuse_{m}")(S[self.modalities[0]], S[m])  # [N, T, V, C]',
         "the second fusion step reads S_abs instead of the first step's output",
     ),
     M(
@@ -959,8 +959,8 @@ MUTATIONS = [
         "InterAct MFAI",
         "stage r reads X_{r-1}",
         IA,
-        'read, read_mask = scales[r - 1] if self.interaction == "multiscale" else scales[-1]',
-        'read, read_mask = scales[r] if self.interaction == "multiscale" else scales[-1]',
+        'return r - 1 if self.stage_scales == "paper" else r',
+        'return r if self.stage_scales == "paper" else r',
         "stage r reads X_r",
     ),
     M(
@@ -968,8 +968,8 @@ MUTATIONS = [
         "InterAct MFAI",
         "fixed interaction reads X_H",
         IA,
-        'read, read_mask = scales[r - 1] if self.interaction == "multiscale" else scales[-1]',
-        'read, read_mask = scales[r - 1] if self.interaction == "multiscale" else scales[0]',
+        "            return self.num_stages\n",
+        "            return 0\n",
         "the fixed interaction reads X_0",
     ),
     M(
