@@ -184,7 +184,7 @@ class SkeletonGraph(NamedTuple):
 
 
 SKELETON_GRAPHS = {
-    "ntu": SkeletonGraph(NUM_NTU_JOINTS, NTU_EDGES, 1),  # NTU RGB+D / Kinect v2 (PKU-MMD, LARa as DeST): spine middle
+    "ntu": SkeletonGraph(NUM_NTU_JOINTS, NTU_EDGES, 1),  # NTU RGB+D / Kinect v2 (PKU-MMD; LARa has 19): spine middle
     "body25": SkeletonGraph(NUM_BODY25_JOINTS, BODY25_EDGES, 8),  # OpenPose BODY_25 (MCFS): mid hip
 }
 
