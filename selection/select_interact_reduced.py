@@ -1,7 +1,7 @@
 """The reduced InterAct's learning rate and query initialisation, chosen on the
 validation split.
 
-Run: ``python selection/select_interact_reduced.py`` (10 runs of about two minutes each
+Run: ``python selection/select_interact_reduced.py`` (10 to 12 runs of about two minutes each
 on the book's 2-core CPU). Writes ``selection/select_interact_reduced.json`` (every run's
 validation scores, the per-cell means and the choice) and
 ``selection/select_interact_reduced.md`` (the same as a table) beside this file;
@@ -12,8 +12,9 @@ run (one epoch, two cells, one seed) that writes to the temporary directory unle
 The design, in two steps so that it fits about 20 minutes of a 2-core CPU (a run takes
 about two minutes there; the full 4 x 2 grid would take twice as long): first the
 learning rate in {5e-4, 1e-3, 2e-3, 4e-3} with the initial queries Q^0 drawn from
-N(0, 1); then Q^0 with std 0.02 (``query_init_std``) at the rate chosen. It does not
-test whether std 0.02 would prefer another rate. Every cell is trained with the same
+N(0, 1); then Q^0 with std 0.02 (``query_init_std``) at the rate chosen and at the
+preset's rate before this selection (2e-3). It does not test whether std 0.02 would
+prefer yet another rate. Every cell is trained with the same
 seeds (0 and 1), everything else the chapter's configuration: the reduced preset on
 ``synthact:daily``, its 40 epochs, its best-epoch selection. One seed gives every cell
 the same initial weights (the queries are the same draw, scaled) and the same order of
@@ -161,7 +162,8 @@ def main(argv=None) -> dict:
         "config": config,
         "epochs": epochs or config["train"]["epochs"],
         "grid": {"lr": list(lrs), "query_init_std": list(stds), "seeds": list(seeds)},
-        "design": "lr over the grid at query_init_std 1 (N(0, 1)); then each other query_init_std at the lr chosen",
+        "design": "lr over the grid at query_init_std 1 (N(0, 1)); then each other query_init_std at the lr "
+        "chosen and at the previous lr",
         "rule": "highest mean over seeds of the validation score at the best epoch",
         "previous": PREVIOUS,
         "torch_threads": torch.get_num_threads(),
@@ -184,10 +186,11 @@ def main(argv=None) -> dict:
             )
             write_json(result, path)  # after every run, so an interrupted sweep loses one run at most
 
-    # 1. the learning rate, with the default queries; 2. the other query scales at that rate
+    # 1. the learning rate, with the default queries; 2. the other query scales at that
+    # rate and at the preset's rate before this selection
     train_cells((lrs, stds[:1]))
     lr = summarise(result["runs"], seeds)["chosen"]["lr"]
-    train_cells(((lr,), stds[1:]))
+    train_cells((sorted({lr, PREVIOUS["lr"]} & set(lrs)), stds[1:]))
     split = prepare_segmentation(
         DATA, sample_rate=config["data"].get("sample_rate", 1), samples=samples, progress=False
     )
