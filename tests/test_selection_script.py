@@ -47,3 +47,24 @@ def test_the_cell_with_the_best_mean_over_seeds_is_chosen():
 def test_a_cell_missing_a_seed_is_refused():
     with pytest.raises(ValueError, match="seeds"):
         select.summarise(runs({(1e-3, 1.0): [80.0, 82.0], (2e-3, 1.0): [99.0]}), (0, 1))
+
+
+def test_interacts_comments_quote_the_committed_selection_record():
+    """The numbers that ``models/interact.py`` quotes for its lr and query init are the
+    committed record's (re-running the selection makes this fail until they are updated)."""
+    import json
+
+    import actseg_lib.models.interact as interact
+
+    record = json.loads(SCRIPT.with_suffix(".json").read_text(encoding="utf-8"))
+    assert "test" not in json.dumps(record["runs"]) + json.dumps(record["selection"])
+    source = " ".join(Path(interact.__file__).read_text(encoding="utf-8").split())
+    cells = {(c["lr"], c["query_init_std"]): c for c in record["selection"]["cells"]}
+    means = " / ".join(f"{cells[(lr, 1.0)]['val_mean']:.1f}" for lr in select.LRS)
+    assert f"the mean validation score was {means} at" in source
+    for lr in (2e-3, 4e-3):
+        assert f"{cells[(lr, 1.0)]['val_mean']:.1f} against {cells[(lr, 0.02)]['val_mean']:.1f} at" in source
+    assert record["selection"]["chosen"] == {"lr": 4e-3, "query_init_std": 1.0}
+    assert all(
+        cells[(lr, 0.02)]["val_scores"][i] < cells[(lr, 1.0)]["val_scores"][i] for lr in (2e-3, 4e-3) for i in (0, 1)
+    )
