@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_interact import tiny  # the same tiny model as the paper-way tests
 from torch.nn import functional as F
 
 from actseg_lib.common import IGNORE_INDEX
@@ -18,7 +19,6 @@ from actseg_lib.models import build_model, model_config
 from actseg_lib.models.interact import (
     DSMI,
     ConcatSpatialEncoder,
-    InterAct,
     InterActLoss,
     InterActOutput,
     InterActRefinement,
@@ -31,37 +31,6 @@ from actseg_lib.models.interact import (
 )
 
 V = NUM_NTU_JOINTS
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def tiny(seed=0, **kwargs) -> InterAct:
-    torch.manual_seed(seed)
-    config = dict(
-        in_channels=3 * V,
-        num_classes=5,
-        spatial="dsmi",
-        spatial_channels=8,
-        num_scales=4,
-        graph="ntu",
-        dim=8,
-        depth=4,
-        num_stages=3,
-        interaction="multiscale",
-        heads=2,
-        block_layers=2,
-        dropout=0.0,
-        boundary_threshold=0.5,
-        peak_distance=2,
-    )
-    config.update(kwargs)
-    return InterAct(**config).eval()
 
 
 # --- stage resolutions ---------------------------------------------------------------------

@@ -26,14 +26,6 @@ from actseg_lib.models.sigformer import (
 D, HEADS, DIM_HEAD = 8, 2, 4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def streams(B=1, N=12, seed=1, count=3):
     g = torch.Generator().manual_seed(seed)
     return [torch.randn(B, N, D, generator=g) for _ in range(count)]

@@ -70,11 +70,10 @@ def test_layer_is_the_papers_three_post_norm_equations(cross):
     torch.testing.assert_close(layer(z), expected)
 
 
-def test_encoder_layers_zigzag_then_decoder_layers_binary_then_the_head():
-    torch.manual_seed(0)
-    assert isinstance(STAREncoderLayer(D, HEADS).cross, ZAttn)
-    assert isinstance(STARDecoderLayer(D, HEADS).cross, BAttn)
-    model = build_model(
+def skeleton_star(layers: int):
+    """A skeleton-only STAR of 4 joints, 4 frames and width 8, with ``layers`` encoder and
+    decoder layers each."""
+    return build_model(
         "star_transformer",
         "reduced",
         num_classes=3,
@@ -84,9 +83,16 @@ def test_encoder_layers_zigzag_then_decoder_layers_binary_then_the_head():
         heatmap_size=6,
         dim=8,
         heads=2,
-        encoder_layers=2,
-        decoder_layers=2,
+        encoder_layers=layers,
+        decoder_layers=layers,
     ).eval()
+
+
+def test_encoder_layers_zigzag_then_decoder_layers_binary_then_the_head():
+    torch.manual_seed(0)
+    assert isinstance(STAREncoderLayer(D, HEADS).cross, ZAttn)
+    assert isinstance(STARDecoderLayer(D, HEADS).cross, BAttn)
+    model = skeleton_star(layers=2)
     assert [type(layer.cross) for layer in model.encoder] == [ZAttn, ZAttn]
     assert [type(layer.cross) for layer in model.decoder] == [BAttn, BAttn]
     assert all(type(layer.full) is FAttn for layer in (*model.encoder, *model.decoder))
@@ -140,19 +146,7 @@ def test_recorded_frame_attention_is_the_mass_each_frame_puts_on_each_frame(kind
 
 def test_joint_token_of_frame_t_and_joint_n_is_drawn_from_that_joint():
     torch.manual_seed(0)
-    model = build_model(
-        "star_transformer",
-        "reduced",
-        num_classes=3,
-        num_joints=4,
-        num_frames=4,
-        modalities=("skeleton",),
-        heatmap_size=6,
-        dim=8,
-        heads=2,
-        encoder_layers=1,
-        decoder_layers=1,
-    ).eval()
+    model = skeleton_star(layers=1)
     skeleton = torch.rand(1, 4, 4, 2, generator=torch.Generator().manual_seed(2)) * 0.8 + 0.1
     moved = skeleton.clone()
     moved[0, 2, 3] = torch.tensor([0.05, 0.9])  # joint 3 of frame 2 moves
