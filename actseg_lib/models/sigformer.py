@@ -139,9 +139,7 @@ def cross_attention(dim: int, heads: int, dim_head: int, dropout: float, kind: s
     _check_choice("cross_attention", kind, CROSS_ATTENTIONS)
     if kind == "wide":
         return Attention(dim, heads, dim_head, bias=False, dropout=dropout)
-    attn = Attention(dim, heads, None, bias=False, dropout=dropout)  # dim_head = dim / heads
-    attn.out = nn.Linear(dim, dim, bias=False)  # the shared module's output bias, removed
-    return attn
+    return Attention(dim, heads, None, bias=False, dropout=dropout, out_bias=False)  # dim_head = dim / heads
 
 
 # --- per-second tokens -------------------------------------------------------------------

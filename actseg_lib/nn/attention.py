@@ -62,8 +62,9 @@ class Attention(nn.Module):
         dim: D, the width of queries, context and output.
         heads: H.
         dim_head: d, each head's width (default D / H); the heads together are H d wide.
-        bias: biases in the query and key/value projections (the output projection
-            always has one).
+        bias: biases in the query and key/value projections.
+        out_bias: a bias in the output projection (SigFormer's official cross-attention
+            has none).
         dropout: on the attention weights, in training only.
 
     Bookkeeping, for the book's analyses: ``score_pairs`` is the number of query-key
@@ -72,7 +73,15 @@ class Attention(nn.Module):
     the weights ``[B, H, N, M]`` in ``weights``.
     """
 
-    def __init__(self, dim: int, heads: int, dim_head: int | None = None, bias: bool = True, dropout: float = 0.0):
+    def __init__(
+        self,
+        dim: int,
+        heads: int,
+        dim_head: int | None = None,
+        bias: bool = True,
+        dropout: float = 0.0,
+        out_bias: bool = True,
+    ):
         super().__init__()
         if dim_head is None:
             if dim % heads:
@@ -82,7 +91,7 @@ class Attention(nn.Module):
         self.heads, self.dim_head, self.dropout = heads, dim_head, dropout
         self.q = nn.Linear(dim, inner, bias=bias)
         self.kv = nn.Linear(dim, 2 * inner, bias=bias)  # keys, then values
-        self.out = nn.Linear(inner, dim)
+        self.out = nn.Linear(inner, dim, bias=out_bias)
         self.record = False
         self.weights = None
         self.score_pairs = 0
