@@ -1,0 +1,100 @@
+"""The evidence figures (seaborn): each arm's seeds with the mean and its confidence
+interval, the paired differences of a claim's contrasts, and a paired difference against
+a SynthAct dial (dose-response).
+
+Every interval is the Student-t interval of :mod:`actseg_lib.stats` (mean ± t(0.975, n-1)
+standard errors), drawn by seaborn as ``errorbar=("se", t)``, so figure and tables agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from scipy import stats as scipy_stats
+
+from ..ablation import seed_scores
+from ..evidence import REPRODUCED, REVERSED, PairedDifference
+
+VERDICT_COLORS = {REPRODUCED: "#2a9d5c", REVERSED: "#c0392b", "inconclusive": "#7f7f7f"}
+
+
+def _t(n: int, confidence: float = 0.95) -> float:
+    return float(scipy_stats.t.ppf(0.5 + confidence / 2, n - 1))
+
+
+def _mean_and_seeds(frame, x, y, ax, n, color=None, order=None, **point):
+    sns.stripplot(data=frame, x=x, y=y, order=order, color="0.55", size=4, jitter=0.12, ax=ax, zorder=1)
+    sns.pointplot(
+        data=frame,
+        x=x,
+        y=y,
+        order=order,
+        errorbar=("se", _t(n)),
+        color=color or "black",
+        capsize=0.15,
+        linestyle="none",
+        markers="D",
+        ax=ax,
+        zorder=3,
+        **point,
+    )
+
+
+def plot_arms(runs_by_arm: Mapping[str, Sequence[Mapping]], metric: str, label: str, split: str = "test", ax=None):
+    """Each arm's per-seed ``metric`` (grey dots) with its mean and 95 % t-interval."""
+    rows = [
+        {"arm": arm, label: value} for arm, runs in runs_by_arm.items() for value in seed_scores(runs, metric, split)
+    ]
+    counts = {len(runs) for runs in runs_by_arm.values()}
+    if len(counts) != 1:
+        raise ValueError(f"plot_arms: arms have different numbers of seeds {sorted(counts)}")
+    ax = ax or plt.subplots(figsize=(1.1 * len(runs_by_arm) + 1.5, 3.2))[1]
+    _mean_and_seeds(pd.DataFrame(rows), "arm", label, ax, counts.pop(), order=list(runs_by_arm))
+    ax.set(xlabel="", ylabel=f"{label} ({split}, %)")
+    ax.tick_params(axis="x", labelrotation=20)
+    return ax
+
+
+def plot_paired_differences(differences: Sequence[PairedDifference], label: str, ax=None):
+    """One row per contrast: the per-seed differences (dots), their mean and 95 %
+    t-interval, coloured by the contrast's verdict; the line at 0 is "no effect"."""
+    ax = ax or plt.subplots(figsize=(6, 0.6 * len(differences) + 1.2))[1]
+    for i, d in enumerate(differences):
+        name = f"{d.better} − {d.worse}"
+        values = list(d.summary.values)
+        sns.stripplot(x=values, y=[name] * len(values), color="0.55", size=4, jitter=0.1, ax=ax, zorder=1)
+        ax.errorbar(d.mean, i, xerr=d.summary.half_width, fmt="D", color=VERDICT_COLORS[d.verdict], capsize=4, zorder=3)
+    ax.axvline(0, color="black", lw=0.8, ls=":")
+    ax.set(xlabel=f"paired difference in {label} (points)", ylabel="")
+    handles = [plt.Line2D([], [], marker="D", ls="none", color=c, label=v) for v, c in VERDICT_COLORS.items()]
+    ax.legend(handles=handles, fontsize=8, loc="best", frameon=False)
+    return ax
+
+
+def plot_dose_response(
+    differences_by_level: Mapping[object, PairedDifference], dial: str, label: str, ax=None, title: str = ""
+):
+    """A paired difference against the levels of a dial: per-seed differences (dots), the
+    mean and its 95 % t-interval at each level (coloured by verdict), 0 dotted."""
+    rows = [
+        {dial: str(level), "difference": value}
+        for level, d in differences_by_level.items()
+        for value in d.summary.values
+    ]
+    counts = {d.summary.n for d in differences_by_level.values()}
+    if len(counts) != 1:
+        raise ValueError(f"plot_dose_response: levels have different numbers of seeds {sorted(counts)}")
+    ax = ax or plt.subplots(figsize=(4.2, 3.2))[1]
+    order = [str(level) for level in differences_by_level]
+    sns.stripplot(data=pd.DataFrame(rows), x=dial, y="difference", order=order, color="0.55", size=4, ax=ax)
+    means = [d.mean for d in differences_by_level.values()]
+    ax.plot(range(len(order)), means, color="black", lw=1, zorder=2)
+    for i, d in enumerate(differences_by_level.values()):
+        ax.errorbar(i, d.mean, yerr=d.summary.half_width, fmt="D", color=VERDICT_COLORS[d.verdict], capsize=4, zorder=3)
+    ax.axhline(0, color="black", lw=0.8, ls=":")
+    first = next(iter(differences_by_level.values()))
+    ax.set(xlabel=dial, ylabel=f"{first.better} − {first.worse}\n{label} (points)", title=title)
+    return ax
