@@ -264,3 +264,10 @@ def test_the_models_canary_reproduces_its_record(model):
         record = json.loads(path.read_text(encoding="utf-8"))
         rerun = retrain(record["call"], threads=1)
         assert differences(record, rerun) == [], f"{path.name} no longer reproduces (losses rtol {LOSS_RTOL})"
+
+
+def test_records_only_refuses_to_train_a_missing_record(tmp_path, monkeypatch):
+    monkeypatch.setenv(records_module.RECORDS_ONLY_ENV, "1")
+    with pytest.raises(FileNotFoundError, match="actseg train ms_tcn"):
+        recorded_run("ms_tcn", DAILY, "reduced", {"train": {"seed": 7}}, records=tmp_path)
+    assert not list(tmp_path.iterdir())

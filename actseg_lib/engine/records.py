@@ -49,6 +49,9 @@ from .config import TrainConfig
 from .provenance import write_json
 
 RECORDS_ENV = "ACTSEG_RECORDS"
+# set to 1: a missing record is an error instead of a run to train (a book build or a
+# draft that must not start minutes of training unnoticed)
+RECORDS_ONLY_ENV = "ACTSEG_RECORDS_ONLY"
 CANARY_FOLDER = "canary"
 # a canary reproduces its record when every loss and score is within these bounds:
 # bit for bit on the machine that recorded it; the tolerance absorbs float summation
@@ -207,6 +210,11 @@ def recorded_run(
     path = directory / f"{key.name}.json" if directory is not None else None
     if path is not None and path.exists():
         return _read_record(path, key)
+    if os.environ.get(RECORDS_ONLY_ENV) == "1":
+        raise FileNotFoundError(
+            f"no record {key.name}.json in {directory} and {RECORDS_ONLY_ENV}=1; train it with: "
+            + train_command(name, data, size, overrides)
+        )
     folder = cached_run_dir(name, data, size, overrides, every=every)
     _run.train_model(
         name,
