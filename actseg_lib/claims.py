@@ -9,6 +9,8 @@ paper's, on its data.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .evidence import Claim
 
 # every claim is decided on these seeds; seed k of every arm shares the data order
@@ -97,3 +99,53 @@ I2 = Claim(
 )
 
 CLAIMS = {claim.id: claim for claim in (G1, G2, G3, I1, I2)}
+
+
+@dataclass(frozen=True)
+class DoseResponse:
+    """A claim's effect traced along a SynthAct dial: its ``contrasts`` (pairs of the
+    claim's arms) at each of ``levels``; ``default`` is the level of the book's world,
+    where the claim's own runs are reused."""
+
+    claim: str
+    dial: str
+    levels: tuple
+    default: object
+    contrasts: tuple[tuple[str, str], ...]
+
+    def __post_init__(self):
+        claim = CLAIMS[self.claim]
+        for pair in self.contrasts:
+            if pair[0] not in claim.arms or pair[1] not in claim.arms:
+                raise ValueError(f"dose-response of {self.claim}: {pair} are not both arms of the claim")
+        if self.default not in self.levels:
+            raise ValueError(f"dose-response of {self.claim}: default {self.default!r} is not among {self.levels}")
+
+    def data(self, base: str, level) -> str:
+        """The ``--data`` spec of ``level``: ``base`` itself at the default level."""
+        if level not in self.levels:
+            raise ValueError(f"{self.dial}: level {level!r} is not one of {self.levels}")
+        if level == self.default:
+            return base
+        value = f"{level:g}" if isinstance(level, float) else str(level)
+        return f"{base},{self.dial}={value}"
+
+    def arms(self) -> dict:
+        """The claim's arms that the contrasts need, in the claim's order."""
+        needed = {arm for pair in self.contrasts for arm in pair}
+        return {arm: overrides for arm, overrides in CLAIMS[self.claim].arms.items() if arm in needed}
+
+
+DOSE_RESPONSES = {
+    "G1": DoseResponse(
+        "G1", "event_informativeness", (0.0, 0.5, 1.0), 1.0, (("masked", "unmasked"), ("masked", "no guidance"))
+    ),
+    "I1": DoseResponse(
+        "I1",
+        "spatial_cue",
+        ("mixed", "absolute", "relative", "motion"),
+        "mixed",
+        (("DSMI + MFAI", "concatenation + MFAI"),),
+    ),
+    "I2": DoseResponse("I2", "duration_spread", (0.0, 1.0, 2.0), 1.0, (("MFAI", "fixed resolution"),)),
+}

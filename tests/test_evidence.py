@@ -136,3 +136,13 @@ def test_evidence_figures_draw(tmp_path):
     assert ax.get_xlabel().startswith("paired difference")
     ax = figures.plot_dose_response({0: d, 1: d}, "dial", "F1@50")
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1"]
+
+
+def test_dose_response_levels_name_their_data():
+    dose = claims.DOSE_RESPONSES["G1"]
+    assert dose.data("synthact:packaging", 1.0) == "synthact:packaging"
+    assert dose.data("synthact:packaging", 0.5) == "synthact:packaging,event_informativeness=0.5"
+    assert claims.DOSE_RESPONSES["I1"].data("synthact:daily", "motion") == "synthact:daily,spatial_cue=motion"
+    with pytest.raises(ValueError, match="not one of"):
+        dose.data("synthact:packaging", 0.25)
+    assert list(claims.DOSE_RESPONSES["I2"].arms()) == ["MFAI", "fixed resolution"]
