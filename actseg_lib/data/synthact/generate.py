@@ -123,7 +123,7 @@ class SynthActConfig:
         for name in ("event_informativeness", "boundary_ambiguity"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}: expected {DIALS[name].expected}, got {getattr(self, name)!r}")
-        if not self.duration_spread >= 0.0:
+        if not 0.0 <= self.duration_spread < float("inf"):
             raise ValueError(
                 f"duration_spread: expected {DIALS['duration_spread'].expected}, got {self.duration_spread!r}"
             )
