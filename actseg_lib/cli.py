@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(run=_synth)
 
     data_help = (
-        "the data: synthact:<clips|packaging|daily>[:<reduced|full>], real:<watch|basic_motions>, "
+        "the data: synthact:<clips|packaging|daily>[:<reduced|full>][,<dial>=<value>...] (dials: "
+        "actseg_lib.data.synthact.DIALS), real:<watch|basic_motions>, "
         "or <format>:<path> with a format of `actseg synth --help`"
     )
     train = commands.add_parser(

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from actseg_lib.common.skeletons import NTU_TO_COCO, NTU_TO_PENN
-from actseg_lib.data import formats
-from actseg_lib.data.sources import FORMAT_SOURCE, for_format, load_data
+from actseg_lib.data import formats, synthact
+from actseg_lib.data.sources import FORMAT_SOURCE, for_format, load_data, parse_synthact
 from actseg_lib.data.synthact.generate import config_for, make_clips, make_workflow
 
 TINY = config_for(
@@ -99,3 +99,50 @@ def test_load_data_specs(tmp_path):
         load_data("synthact")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_data(f"mstcn:{tmp_path / 'missing'}")
+
+
+@pytest.mark.parametrize(
+    "spec,expected",
+    [
+        ("synthact:daily", ("daily", "reduced", {})),
+        ("synthact:clips:full", ("clips", "full", {})),
+        ("synthact:packaging,event_informativeness=0.5", ("packaging", "reduced", {"event_informativeness": 0.5})),
+        (
+            "synthact:daily:reduced,spatial_cue=relative,duration_spread=2",
+            ("daily", "reduced", {"spatial_cue": "relative", "duration_spread": 2.0}),
+        ),
+        ("synthact:packaging,boundary_ambiguity=1", ("packaging", "reduced", {"boundary_ambiguity": 1.0})),
+    ],
+)
+def test_synthact_specs_with_dials(spec, expected):
+    assert parse_synthact(spec) == expected
+
+
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ("synthact:daily,loudness=3", "unknown dial 'loudness=3'.*event_informativeness, boundary_ambiguity"),
+        ("synthact:daily,duration_spread", "unknown dial 'duration_spread'; expected <dial>=<value>"),
+        ("synthact:daily,duration_spread=wide", r"dial duration_spread='wide'; expected a number >= 0"),
+        ("synthact:packaging,event_informativeness=1.5", r"event_informativeness='1.5'; expected a number in \[0, 1\]"),
+        ("synthact:daily,spatial_cue=colour", "spatial_cue='colour'; expected one of mixed, absolute"),
+        ("synthact:packaging,spatial_cue=motion", "dial spatial_cue applies to daily, not to packaging"),
+        ("synthact:clips,duration_spread=2", "dial duration_spread applies to packaging and daily, not to clips"),
+        ("synthact:weekly", "kind one of clips, packaging, daily"),
+        ("synthact:daily:huge", "preset one of reduced, full"),
+    ],
+)
+def test_bad_synthact_specs_say_what_was_expected(spec, message):
+    with pytest.raises(ValueError, match=message) as error:
+        load_data(spec)
+    assert spec in str(error.value) and "\n" not in str(error.value)
+
+
+def test_synthact_dials_reach_the_generator(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACTSEG_DATA", str(tmp_path))
+    # a tiny preset keeps generation to a few sequences
+    monkeypatch.setitem(synthact.PRESETS, "reduced", config_for(TINY, daily_sequences=2))
+    store = load_data("synthact:daily,duration_spread=0", progress=False)
+    lengths = np.diff(np.r_[np.flatnonzero(store[0].boundaries), store[0].num_frames])
+    assert lengths.std() / lengths.mean() < 0.02
+    assert store.manifest["config"]["duration_spread"] == 0.0

@@ -3,7 +3,10 @@ real datasets' formats.
 
 ``--data`` specs (the command line's and the notebooks'):
 
-* ``synthact:<kind>[:<preset>]`` -- generated (and cached) SynthAct, e.g. ``synthact:daily``;
+* ``synthact:<kind>[:<preset>][,<dial>=<value>...]`` -- generated (and cached) SynthAct,
+  e.g. ``synthact:daily``, ``synthact:packaging,event_informativeness=0.5`` or
+  ``synthact:daily:reduced,spatial_cue=relative,duration_spread=2`` (dials:
+  :data:`actseg_lib.data.synthact.DIALS`);
 * ``<format>:<path>`` -- a dataset on disk in a real format, e.g. ``mstcn:/data/50salads``
   (formats: :data:`actseg_lib.data.formats.FORMATS`);
 * ``real:<name>`` -- small real data shipped in PyPI packages: ``real:watch`` (seglearn's
@@ -33,11 +36,45 @@ FORMAT_SOURCE = {
 }
 
 
+def parse_synthact(spec: str) -> tuple[str, str, dict]:
+    """``synthact:<kind>[:<preset>][,<dial>=<value>...]`` -> (kind, preset, dials), each
+    dial's value of its default's type; a one-line ValueError for anything else."""
+    head, *settings = spec.partition(":")[2].split(",")
+    kind, _, preset = head.partition(":")
+    preset = preset or "reduced"
+    if kind not in synthact.KINDS or preset not in synthact.PRESETS:
+        raise ValueError(
+            f"--data {spec!r}: expected 'synthact:<kind>[:<preset>][,<dial>=<value>...]' with kind one of "
+            f"{', '.join(synthact.KINDS)} and preset one of {', '.join(synthact.PRESETS)}"
+        )
+    dials = {}
+    for setting in settings:
+        name, sep, text = setting.partition("=")
+        name, text = name.strip(), text.strip()
+        if name not in synthact.DIALS or not sep:
+            raise ValueError(
+                f"--data {spec!r}: unknown dial {setting!r}; expected <dial>=<value> with a dial of "
+                f"{', '.join(synthact.DIALS)}"
+            )
+        dial = synthact.DIALS[name]
+        if kind not in dial.kinds:
+            raise ValueError(f"--data {spec!r}: dial {name} applies to {' and '.join(dial.kinds)}, not to {kind}")
+        try:
+            dials[name] = type(synthact.DIAL_DEFAULTS[name])(text)
+            synthact.SynthActConfig(**dials)  # the range checks live there
+        except ValueError:
+            raise ValueError(f"--data {spec!r}: dial {name}={text!r}; expected {dial.expected}") from None
+    return kind, preset, dials
+
+
 def load_data(spec: str, progress: bool = True):
     """The samples named by a ``--data`` spec (see the module docstring)."""
     source, sep, rest = spec.partition(":")
     if not sep or not rest:
-        raise ValueError(f"--data {spec!r}: expected 'synthact:<kind>[:<preset>]', 'real:<name>' or '<format>:<path>'")
+        raise ValueError(
+            f"--data {spec!r}: expected 'synthact:<kind>[:<preset>][,<dial>=<value>...]', 'real:<name>' or "
+            "'<format>:<path>'"
+        )
     if source == "real":
         from . import real
 
@@ -51,8 +88,8 @@ def load_data(spec: str, progress: bool = True):
             ]
         raise ValueError(f"--data {spec!r}: unknown real data {rest!r}; expected 'watch' or 'basic_motions'")
     if source == "synthact":
-        kind, _, preset = rest.partition(":")
-        return synthact.load(kind, preset or "reduced", progress=progress)
+        kind, preset, dials = parse_synthact(spec)
+        return synthact.load(kind, preset, progress=progress, **dials)
     if source not in formats.FORMATS:
         raise ValueError(
             f"--data {spec!r}: unknown source {source!r}; expected 'synthact', 'real' or one of "
@@ -63,7 +100,8 @@ def load_data(spec: str, progress: bool = True):
 
 def source_split(samples, spec: str, val_fraction: float = 0.15, seed: int = 0) -> dict[str, np.ndarray] | None:
     """The train / val / test indices a source defines for itself, or None when it
-    defines none: SynthAct's cross-subject split for ``synthact:`` specs."""
+    defines none: SynthAct's cross-subject split for ``synthact:`` specs (with dials or
+    without: a dial changes the world, not who performs in it)."""
     if spec.partition(":")[0] == "synthact":
         return synthact.split(samples, "xsub", val_fraction=val_fraction, seed=seed)
     return None

@@ -6,16 +6,21 @@ recognition clips and untrimmed workflows.
     clips = synthact.load("clips", "reduced")        # a sequence of Samples, cached on disk
     sessions = synthact.load("packaging", "reduced")
     parts = synthact.split(clips, "xsub")            # train / val / test indices
+    synthact.load("daily", spatial_cue="relative")   # a dial turned (see DIALS)
 """
 
 from ..heatmaps import joint_heatmaps
 from .actions import CONFUSABLE_PAIRS, PACKAGING, RECOGNITION_FULL, RECOGNITION_REDUCED
 from .generate import (
+    DIAL_DEFAULTS,
+    DIALS,
     KINDS,
     PACKAGING_CLASSES,
     PACKAGING_IDS,
     PRESETS,
+    SPATIAL_CUES,
     SynthActConfig,
+    check_dials,
     load,
     make_clips,
     make_workflow,
@@ -25,6 +30,8 @@ from .views import VIEWS
 
 __all__ = [
     "CONFUSABLE_PAIRS",
+    "DIALS",
+    "DIAL_DEFAULTS",
     "KINDS",
     "PACKAGING",
     "PACKAGING_CLASSES",
@@ -32,8 +39,10 @@ __all__ = [
     "PRESETS",
     "RECOGNITION_FULL",
     "RECOGNITION_REDUCED",
+    "SPATIAL_CUES",
     "SynthActConfig",
     "VIEWS",
+    "check_dials",
     "joint_heatmaps",
     "load",
     "make_clips",

@@ -3,6 +3,10 @@ splits and the on-disk cache.
 
 Every sample draws from its own random stream, seeded by (seed, kind, its index), so a
 sample does not depend on how many were generated before it or in which chunk.
+
+Dials (:data:`DIALS`) turn one property of the workflow worlds up or down. At its default
+a dial changes nothing, bit for bit: a dial that needs randomness draws it from a stream
+of its own, and only when it is away from its default.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +29,7 @@ from .actions import (
     RECOGNITION_FULL,
     RECOGNITION_REDUCED,
     Action,
+    _smoothstep,
     final_pose,
     trajectories,
 )
@@ -34,6 +40,42 @@ from .views import IMU_SENSORS, VIEWS, imu_signals
 # bump actseg_lib/versions.py SYNTHACT when generation changes: caches are rebuilt and runs re-keyed
 DATA_VERSION = SYNTHACT
 KINDS = ("clips", "packaging", "daily")
+SPATIAL_CUES = ("mixed", "absolute", "relative", "motion")
+
+
+@dataclass(frozen=True)
+class Dial:
+    """A generator parameter that turns one property of the world up or down."""
+
+    description: str
+    kinds: tuple  # the kinds it applies to
+    expected: str  # the values it takes (for error messages)
+
+
+DIALS = {
+    "event_informativeness": Dial(
+        "share of scanner/printer events inside the operation they mark; the rest, and as many "
+        "distractors, fire at random frames",
+        ("packaging",),
+        "a number in [0, 1] (1: today)",
+    ),
+    "boundary_ambiguity": Dial(
+        "how gradually one action blends into the next: a cross-fade over this share of the shorter neighbour",
+        ("packaging", "daily"),
+        "a number in [0, 1] (0: today)",
+    ),
+    "duration_spread": Dial(
+        "how widely action lengths vary: 0 all alike, 1 today, 2 every ratio to the typical length squared",
+        ("packaging", "daily"),
+        "a number >= 0 (1: today)",
+    ),
+    "spatial_cue": Dial(
+        "which spatial property carries the class: mixed (today), absolute (where the body stands), "
+        "relative (its posture) or motion (where it travels)",
+        ("daily",),
+        f"one of {', '.join(SPATIAL_CUES)} (mixed: today)",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +101,49 @@ class SynthActConfig:
     actions_per_sequence: tuple = (6, 10)
     daily_rgb: bool = False  # render RGB for daily sequences (costly for long sequences)
     shard_size: int = 256
+    # dials (DIALS; workflows only): each default is today's world, bit for bit
+    # packaging: each true event stays in its operation with this probability, else moves
+    # to a random frame; round((1 - x) * events) distractors fire at random frames
+    event_informativeness: float = 1.0
+    # cross-fade the control tracks over round(x * min(previous, next length) / 2) frames
+    # either side of every step boundary (labels unchanged)
+    boundary_ambiguity: float = 0.0
+    # step lengths d -> M * (d / M) ** x, M the geometric mean of the world's typical lengths
+    duration_spread: float = 1.0
+    # daily: which spatial cue carries the class (SPATIAL_CUES; see _one_cue_world)
+    spatial_cue: str = "mixed"
+
+    def __post_init__(self):
+        for name in ("event_informativeness", "boundary_ambiguity", "duration_spread"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name}: expected {DIALS[name].expected}, got {value!r}")
+            # 2 and 2.0 are one world: one cache key
+            object.__setattr__(self, name, float(value))
+        for name in ("event_informativeness", "boundary_ambiguity"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name}: expected {DIALS[name].expected}, got {getattr(self, name)!r}")
+        if not 0.0 <= self.duration_spread < float("inf"):
+            raise ValueError(
+                f"duration_spread: expected {DIALS['duration_spread'].expected}, got {self.duration_spread!r}"
+            )
+        if self.spatial_cue not in SPATIAL_CUES:
+            raise ValueError(f"spatial_cue: expected {DIALS['spatial_cue'].expected}, got {self.spatial_cue!r}")
+
+
+DIAL_DEFAULTS = {f.name: f.default for f in fields(SynthActConfig) if f.name in DIALS}
+
+
+def changed_dials(config: SynthActConfig) -> dict:
+    """The dials of ``config`` away from their defaults."""
+    return {name: getattr(config, name) for name, default in DIAL_DEFAULTS.items() if getattr(config, name) != default}
+
+
+def check_dials(config: SynthActConfig, kind: str) -> None:
+    """A dial away from its default must apply to ``kind``."""
+    for name in changed_dials(config):
+        if kind not in DIALS[name].kinds:
+            raise ValueError(f"{name} applies to {' and '.join(DIALS[name].kinds)}, not to {kind}")
 
 
 PRESETS = {
@@ -84,6 +169,15 @@ def vocabulary(config: SynthActConfig) -> tuple[Action, ...]:
 
 def _rng(config: SynthActConfig, kind: str, *index: int) -> np.random.Generator:
     return np.random.default_rng([config.seed, KINDS.index(kind), *index])
+
+
+# fixed tags of the dials' own random streams (never renumber: they decide the data)
+_DIAL_STREAMS = {"event_informativeness": 101, "spatial_cue": 104}
+
+
+def _dial_rng(config: SynthActConfig, kind: str, index: int, dial: str) -> np.random.Generator:
+    """A dial's own stream, so that the sample's main stream draws as without the dial."""
+    return np.random.default_rng([config.seed, KINDS.index(kind), index, _DIAL_STREAMS[dial]])
 
 
 def _subject(config: SynthActConfig, subject_id: int) -> Subject:
@@ -129,6 +223,7 @@ def clip_index(config: SynthActConfig) -> list[tuple[int, int, int]]:
 
 def make_clips(config: SynthActConfig, cls: int, subject_id: int, rep: int) -> list[Sample]:
     """One performance of class ``cls``, seen from every view: ``len(views)`` clips."""
+    check_dials(config, "clips")
     actions = vocabulary(config)
     action = actions[cls]
     rng = _rng(config, "clips", cls, subject_id, rep)
@@ -209,9 +304,10 @@ def packaging_plan(rng: np.random.Generator, boxes: int) -> list[int]:
 
 
 def _daily_vocabulary(config: SynthActConfig) -> list[int]:
-    """Classes that start and end standing on the spot (or sit down, paired below)."""
+    """Classes that start and end standing on the spot (or sit down, paired below; not
+    where one spatial cue carries the class, as sitting changes the pose that follows)."""
     actions = vocabulary(config)
-    moving = {"step", "turn", "kneel", "stand up"}
+    moving = {"step", "turn", "kneel", "stand up"} | ({"sit down"} if config.spatial_cue != "mixed" else set())
     return [i for i, a in enumerate(actions) if not any(a.name.startswith(m) for m in moving)]
 
 
@@ -220,7 +316,9 @@ def daily_plan(rng: np.random.Generator, config: SynthActConfig) -> list[int]:
     'sit down' is always followed (after an idle spell, seated) by 'stand up'."""
     actions = vocabulary(config)
     allowed = _daily_vocabulary(config)
-    sit, stand = [i for i, a in enumerate(actions) if a.name in ("sit down", "stand up")]
+    sit, stand = [
+        i for i, a in enumerate(actions) if a.name in ("sit down", "stand up")
+    ]  # sit not allowed: never drawn
     plan = [-1]
     for _ in range(rng.integers(*config.actions_per_sequence, endpoint=True)):
         cls = int(rng.choice(allowed))
@@ -228,17 +326,27 @@ def daily_plan(rng: np.random.Generator, config: SynthActConfig) -> list[int]:
     return plan
 
 
-def _perform(plan: list[tuple[Action, int | None]], subject: Subject, fps: float, rng: np.random.Generator):
+def _perform(
+    plan: list[tuple[Action, int | None]],
+    subject: Subject,
+    fps: float,
+    rng: np.random.Generator,
+    stretch: Callable[[float], float] | None = None,
+):
     """Concatenate the control tracks of a plan of (action, label) steps, continuously.
 
-    Returns the tracks, each step's (start, end) frames, and its actions.
+    ``stretch`` maps each drawn duration (seconds) to the one performed (the
+    duration_spread dial). Returns the tracks and each step's (start, end) frames.
     """
     tracks: dict[str, list] = {}
     spans = []
     pose: dict = {}
     t = 0
     for action, _ in plan:
-        n = _frames(rng.uniform(*action.duration) / subject.speed, fps)
+        seconds = rng.uniform(*action.duration)
+        if stretch is not None:
+            seconds = stretch(seconds)
+        n = _frames(seconds / subject.speed, fps)
         _, mirror = _acting_hand(action, subject)
         hold = pose if action is IDLE else None  # idle keeps whatever pose it starts in
         step = trajectories(action, n, subject.amplitude, rng, mirror=mirror, start_pose=pose, end_pose=hold)
@@ -253,6 +361,110 @@ def _perform(plan: list[tuple[Action, int | None]], subject: Subject, fps: float
     return {k: np.concatenate(v) for k, v in tracks.items()}, spans
 
 
+def _duration_stretch(config: SynthActConfig, kind: str) -> Callable[[float], float] | None:
+    """d -> M * (d / M) ** spread, M the geometric mean of the typical (mid-range) durations
+    of the world's vocabulary and idle; None at spread 1 (today's durations)."""
+    spread = config.duration_spread
+    if spread == 1.0:
+        return None
+    if kind == "packaging":
+        actions = [a for _, a in PACKAGING]
+    else:
+        actions = [vocabulary(config)[i] for i in _daily_vocabulary(config)]
+    typical = float(np.exp(np.mean([np.log(sum(a.duration) / 2) for a in actions + [IDLE]])))
+    return lambda seconds: typical * (seconds / typical) ** spread
+
+
+def _cross_fade(tracks: dict, spans: list, ambiguity: float) -> dict:
+    """The boundary_ambiguity dial: around each boundary b between steps, over w frames
+    either side, fade from the previous step (held at its last value after b) into the
+    next (held at its first value before b) with a smoothstep weight.
+
+    w = round(ambiguity * min(previous, next length) / 2), at most half the shorter
+    step, so the windows of neighbouring boundaries never overlap.
+    """
+    if ambiguity == 0.0:
+        return tracks
+    out = {name: values.copy() for name, values in tracks.items()}
+    for (a, b), (_, c) in zip(spans, spans[1:]):
+        shorter = min(b - a, c - b)
+        w = min(int(round(ambiguity * 0.5 * shorter)), shorter // 2)
+        if w == 0:
+            continue
+        t = np.arange(b - w, b + w)
+        weight = _smoothstep((t - (b - w) + 0.5) / (2 * w))  # rises from ~0 to ~1 across the window
+        for name, values in tracks.items():
+            previous = np.where(t < b, values[t], values[b - 1])
+            following = np.where(t >= b, values[t], values[b])
+            out[name][b - w : b + w] = (1.0 - weight) * previous + weight * following
+    return out
+
+
+def _one_cue_world(plan, subject: Subject, config: SynthActConfig, rng, dial_rng, stretch):
+    """A daily world in which one spatial cue carries the class (the spatial_cue dial).
+
+    absolute: the body performs a random action of the vocabulary, label-independent, at
+        a spot of its class (radius 0.6 m, angle 2 pi k / K; idle at the centre);
+    relative: it holds its class's posture (its movement at mid-phase) at a random spot
+        (uniform +-0.6 m);
+    motion: a random action, while the body travels at 0.4 m/s in a direction of its class;
+        the path's midpoint is uniform in +-0.5 m (a random start instead would put the
+        segment's mean position along the class direction, so position would tell the
+        class); idle stands still at a random spot.
+    """
+    cue = config.spatial_cue
+    actions = vocabulary(config)
+    allowed = _daily_vocabulary(config)
+    if cue == "relative":
+        performed = plan
+    else:
+        performed = [
+            (action if label == 0 else actions[int(dial_rng.choice(allowed))], label) for action, label in plan
+        ]
+    tracks, spans = _perform(performed, subject, config.fps, rng, stretch)
+    num_frames = spans[-1][1]
+    for name in ("root_x", "root_z"):
+        tracks.setdefault(name, np.zeros(num_frames))
+    for (_, label), (a, b) in zip(plan, spans):
+        angle = 2 * np.pi * allowed.index(label - 1) / len(allowed) if label else 0.0
+        direction = np.array([np.cos(angle), np.sin(angle)])
+        if cue == "absolute":
+            offset = 0.6 * direction if label else np.zeros(2)
+        elif cue == "relative":
+            offset = dial_rng.uniform(-0.6, 0.6, size=2)
+            if label:
+                for values in tracks.values():
+                    values[a:b] = values[(a + b) // 2]
+                for name in ("root_x", "root_z"):  # where the body stands is not its posture
+                    tracks[name][a:b] = 0.0
+        else:
+            offset = dial_rng.uniform(-0.5, 0.5, size=2)
+            if label:
+                seconds = (np.arange(a, b) - (a + b - 1) / 2) / config.fps
+                offset = offset + 0.4 * seconds[:, None] * direction  # [b - a, 2]
+        tracks["root_x"][a:b] += offset[..., 0]
+        tracks["root_z"][a:b] += offset[..., 1]
+    return tracks, spans
+
+
+def _blur_events(events: dict, num_frames: int, informativeness: float, rng) -> dict:
+    """The event_informativeness dial: each event stays with probability x, else moves to
+    a uniformly random frame; round((1 - x) * events) distractors (of a random name among
+    those present) fire at uniformly random frames."""
+    names = sorted(events)
+    if not names:
+        return events
+    out = {name: events[name].copy() for name in names}
+    for name in names:
+        moved = rng.random(len(out[name])) >= informativeness
+        out[name][moved] = rng.integers(0, num_frames, size=int(moved.sum()))
+    count = sum(len(v) for v in events.values())
+    for _ in range(int(round((1.0 - informativeness) * count))):
+        name = names[rng.integers(len(names))]
+        out[name] = np.append(out[name], rng.integers(num_frames))
+    return {name: np.sort(frames).astype(np.int64) for name, frames in out.items()}
+
+
 def _events(plan, spans, subject: Subject, rng: np.random.Generator) -> dict[str, np.ndarray]:
     out: dict[str, list] = {}
     for (action, _), (a, b) in zip(plan, spans):
@@ -265,6 +477,7 @@ def _events(plan, spans, subject: Subject, rng: np.random.Generator) -> dict[str
 
 def make_workflow(config: SynthActConfig, kind: str, index: int) -> Sample:
     """One untrimmed sequence: a packaging session or a daily-activity sequence."""
+    check_dials(config, kind)
     rng = _rng(config, kind, index)
     subject_id = index % config.num_subjects
     subject = _subject(config, subject_id)
@@ -277,7 +490,14 @@ def make_workflow(config: SynthActConfig, kind: str, index: int) -> Sample:
         actions = vocabulary(config)
         plan = [(IDLE, 0) if c < 0 else (actions[c], c + 1) for c in daily_plan(rng, config)]
         class_names = ("idle",) + tuple(a.name for a in actions)
-    tracks, spans = _perform(plan, subject, config.fps, rng)
+    stretch = _duration_stretch(config, kind)
+    if config.spatial_cue != "mixed":
+        tracks, spans = _one_cue_world(
+            plan, subject, config, rng, _dial_rng(config, kind, index, "spatial_cue"), stretch
+        )
+    else:
+        tracks, spans = _perform(plan, subject, config.fps, rng, stretch)
+    tracks = _cross_fade(tracks, spans, config.boundary_ambiguity)
     positions, rotations = forward_kinematics(_place(tracks, rng), subject)
     num_frames = len(positions)
     labels = np.empty(num_frames, dtype=np.int64)
@@ -300,6 +520,11 @@ def make_workflow(config: SynthActConfig, kind: str, index: int) -> Sample:
             rng,
         )
     imu = imu_signals(positions, rotations, config.fps, rng) if kind == "packaging" else None
+    events = _events(plan, spans, subject, rng) if kind == "packaging" else {}
+    if config.event_informativeness != 1.0:
+        events = _blur_events(
+            events, num_frames, config.event_informativeness, _dial_rng(config, kind, index, "event_informativeness")
+        )
     return Sample(
         name=f"{kind}_{index:05d}",
         fps=config.fps,
@@ -311,7 +536,7 @@ def make_workflow(config: SynthActConfig, kind: str, index: int) -> Sample:
         rgb=rgb,
         imu=imu,
         imu_names=tuple(s[0] for s in IMU_SENSORS) if imu is not None else (),
-        events=_events(plan, spans, subject, rng) if kind == "packaging" else {},
+        events=events,
         subject=subject_id,
         view=view,
         meta={
@@ -334,7 +559,9 @@ def config_for(preset, **overrides) -> SynthActConfig:
 
 
 def cache_key(config: SynthActConfig, kind: str) -> str:
-    blob = json.dumps({"kind": kind, "version": DATA_VERSION, **asdict(config)}, sort_keys=True)
+    # a dial enters the key only away from its default, so caches made before the dials stay valid
+    settings = {name: value for name, value in asdict(config).items() if name not in DIAL_DEFAULTS}
+    blob = json.dumps({"kind": kind, "version": DATA_VERSION, **settings, **changed_dials(config)}, sort_keys=True)
     return f"{kind}-{config.preset}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
@@ -392,6 +619,7 @@ def load(
     if kind not in KINDS:
         raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
     config = config_for(preset, **overrides)
+    check_dials(config, kind)
     root = Path(cache_dir or default_cache_dir()) / cache_key(config, kind)
     if (root / "manifest.json").exists():
         return SampleStore(root)
