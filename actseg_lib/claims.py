@@ -9,7 +9,8 @@ paper's, on its data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from .evidence import Claim
 
@@ -104,22 +105,27 @@ CLAIMS = {claim.id: claim for claim in (G1, G2, G3, I1, I2)}
 @dataclass(frozen=True)
 class DoseResponse:
     """A claim's effect traced along a SynthAct dial: its ``contrasts`` (pairs of the
-    claim's arms) at each of ``levels``; ``default`` is the level of the book's world,
-    where the claim's own runs are reused."""
+    claim's arms) at each of ``levels``. ``default`` is the level of the book's world;
+    when it is among ``levels`` and ``overrides`` is empty, the claim's own runs are that
+    level's. ``overrides`` are laid over every arm at every level (e.g. a data setting the
+    dial needs)."""
 
     claim: str
     dial: str
     levels: tuple
     default: object
     contrasts: tuple[tuple[str, str], ...]
+    overrides: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
         claim = CLAIMS[self.claim]
         for pair in self.contrasts:
             if pair[0] not in claim.arms or pair[1] not in claim.arms:
                 raise ValueError(f"dose-response of {self.claim}: {pair} are not both arms of the claim")
-        if self.default not in self.levels:
-            raise ValueError(f"dose-response of {self.claim}: default {self.default!r} is not among {self.levels}")
+
+    @property
+    def reuses_claim_runs(self) -> bool:
+        return self.default in self.levels and not self.overrides
 
     def data(self, base: str, level) -> str:
         """The ``--data`` spec of ``level``: ``base`` itself at the default level."""
@@ -131,21 +137,33 @@ class DoseResponse:
         return f"{base},{self.dial}={value}"
 
     def arms(self) -> dict:
-        """The claim's arms that the contrasts need, in the claim's order."""
+        """The claim's arms that the contrasts need, in the claim's order, each with
+        ``overrides`` laid over it (section by section)."""
         needed = {arm for pair in self.contrasts for arm in pair}
-        return {arm: overrides for arm, overrides in CLAIMS[self.claim].arms.items() if arm in needed}
+        return {
+            arm: {
+                section: {**overrides.get(section, {}), **self.overrides.get(section, {})}
+                for section in {*overrides, *self.overrides}
+            }
+            for arm, overrides in CLAIMS[self.claim].arms.items()
+            if arm in needed
+        }
 
 
 DOSE_RESPONSES = {
     "G1": DoseResponse(
         "G1", "event_informativeness", (0.0, 0.5, 1.0), 1.0, (("masked", "unmasked"), ("masked", "no guidance"))
     ),
+    # the book's pipeline centres every frame on the spine base, which would erase the
+    # absolute and motion worlds' cue before either encoder sees it: here the joints stay
+    # as the camera sees them, in every world
     "I1": DoseResponse(
         "I1",
         "spatial_cue",
-        ("mixed", "absolute", "relative", "motion"),
+        ("absolute", "relative", "motion"),
         "mixed",
         (("DSMI + MFAI", "concatenation + MFAI"),),
+        overrides={"data": {"skeleton_origin": "camera"}},
     ),
     "I2": DoseResponse("I2", "duration_spread", (0.0, 1.0, 2.0), 1.0, (("MFAI", "fixed resolution"),)),
 }

@@ -75,3 +75,16 @@ def test_an_absent_second_body_stays_zero_after_centring():
     x = _frame_input(sample, "skeleton3d").reshape(4, 2, 25, 3)
     assert np.all(x[:, 1] == 0)  # not minus body 1's position in the room
     np.testing.assert_allclose(x[:, 0], skeleton[:, 0] - skeleton[:, :1, :1][:, 0], rtol=1e-6)
+
+
+def test_skeleton_origin_keeps_or_removes_where_the_body_stands():
+    import pytest
+
+    sample = make_workflow(config_for("reduced"), "daily", 0)
+    spine = SegmentationDataset([sample])[0]["x"].reshape(-1, 25, 3)
+    camera = SegmentationDataset([sample], skeleton_origin="camera")[0]["x"].reshape(-1, 25, 3)
+    assert torch.all(spine[:, 0] == 0)  # every frame from the spine base
+    assert torch.allclose(camera - camera[:, :1], spine, atol=1e-6)  # the same body, moved
+    assert camera[:, 0].abs().min() > 0  # where the camera sees it
+    with pytest.raises(ValueError, match="skeleton_origin"):
+        SegmentationDataset([sample], skeleton_origin="room")

@@ -102,17 +102,20 @@ class RecognitionDataset(_SampleSubset):
         return item
 
 
-def _frame_inputs(s: Sample, inputs, event_names=()) -> np.ndarray:
+SKELETON_ORIGINS = ("spine", "camera")
+
+
+def _frame_inputs(s: Sample, inputs, event_names=(), skeleton_origin: str = "spine") -> np.ndarray:
     """[T, C] per-frame input vector: the requested modalities flattened and joined.
 
     Events become one 0/1 channel per name in ``event_names`` (a fixed list, so a
     sequence in which some kind of event never fires keeps the same channels);
     ``imu_acc`` is the IMUs' accelerometer channels alone (acc x, y, z per sensor).
     """
-    return np.concatenate([_frame_input(s, name, event_names) for name in inputs], axis=1)
+    return np.concatenate([_frame_input(s, name, event_names, skeleton_origin) for name in inputs], axis=1)
 
 
-def _frame_input(s: Sample, name: str, event_names=()) -> np.ndarray:
+def _frame_input(s: Sample, name: str, event_names=(), skeleton_origin: str = "spine") -> np.ndarray:
     """[T, C] one input of :func:`_frame_inputs`."""
     if name == "events":
         dense = np.zeros((s.num_frames, len(event_names)), np.float32)
@@ -126,7 +129,8 @@ def _frame_input(s: Sample, name: str, event_names=()) -> np.ndarray:
     value = getattr(s, name)
     if value is None:
         raise ValueError(f"sample {s.name!r} has no {name!r} (it has {s.modalities()})")
-    if name == "skeleton3d":  # centre on the spine base so position in the room does not leak
+    if name == "skeleton3d" and skeleton_origin == "spine":
+        # centre on the spine base so position in the room does not leak ("camera": keep it)
         present = np.any(value != 0, axis=(2, 3), keepdims=True)  # [T, M, 1, 1]: an absent body is all zeros
         value = np.where(present, value - value[:, :1, :1], 0.0)
     return np.asarray(value, np.float32).reshape(s.num_frames, -1)
@@ -164,12 +168,16 @@ class SegmentationDataset(_SampleSubset):
         event_names=None,
         mean=None,
         std=None,
+        skeleton_origin: str = "spine",
     ):
         unknown = set(inputs) - set(SEGMENTATION_INPUTS)
         if unknown:
             raise ValueError(f"inputs: unknown {sorted(unknown)}; expected some of {SEGMENTATION_INPUTS}")
+        if skeleton_origin not in SKELETON_ORIGINS:
+            raise ValueError(f"skeleton_origin: expected one of {SKELETON_ORIGINS}, got {skeleton_origin!r}")
         super().__init__(samples, indices)
         self.inputs, self.ignore_labels, self.sample_rate = tuple(inputs), tuple(ignore_labels), sample_rate
+        self.skeleton_origin = skeleton_origin
         if event_names is None and "events" in self.inputs:
             event_names = sorted(self._sample(0).events)
         self.event_names = tuple(event_names or ())
@@ -186,7 +194,7 @@ class SegmentationDataset(_SampleSubset):
         labels = np.asarray(s.frame_labels, dtype=np.int64).copy()
         labels[np.isin(labels, self.ignore_labels)] = IGNORE_INDEX
         boundaries = s.boundaries if s.boundaries is not None else np.r_[1, np.diff(labels) != 0]
-        x = _frame_inputs(s, self.inputs, self.event_names)[step]
+        x = _frame_inputs(s, self.inputs, self.event_names, self.skeleton_origin)[step]
         if self.mean is not None:
             if x.shape[1] != len(self.mean):
                 raise ValueError(

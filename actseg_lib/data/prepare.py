@@ -57,6 +57,7 @@ class SegmentationData:
     std: np.ndarray
     layout: tuple = ()  # ((input name, channels), ...) of x
     fps: float = 30.0  # of x, after sample_rate
+    skeleton_origin: str = "spine"  # 3D joints per frame from the spine base, or as the camera sees them
 
     @property
     def num_classes(self) -> int:
@@ -81,6 +82,7 @@ class SegmentationData:
             self.event_names,
             self.mean,
             self.std,
+            self.skeleton_origin,
         )
 
     def model_kwargs(self) -> dict:
@@ -96,6 +98,7 @@ class SegmentationData:
             "ignore_labels": list(self.ignore_labels),
             "inputs": list(self.inputs),
             "sample_rate": self.sample_rate,
+            "skeleton_origin": self.skeleton_origin,
             "event_names": list(self.event_names),
             "layout": [list(item) for item in self.layout],
             "fps": self.fps,
@@ -199,9 +202,19 @@ def _load_samples(spec: str, samples, progress: bool):
 
 
 def prepare_segmentation(
-    spec: str, inputs="auto", sample_rate: int = 1, stats=None, samples=None, progress: bool = True
+    spec: str,
+    inputs="auto",
+    sample_rate: int = 1,
+    stats=None,
+    samples=None,
+    progress: bool = True,
+    skeleton_origin: str = "spine",
 ) -> SegmentationData:
     """Load ``spec`` and set up segmentation datasets (see the module docstring).
+
+    ``skeleton_origin``: "spine" centres the 3D joints of every frame on the spine base
+    (where the body stands in the room does not reach the model); "camera" keeps them as
+    the camera sees them.
 
     ``stats``: ``(mean, std)`` to reuse (e.g. from a checkpoint) instead of computing
     them on the training split. ``samples``: already loaded samples of ``spec``.
@@ -231,7 +244,10 @@ def prepare_segmentation(
         raise ValueError(f"--data {spec!r}: the training split is empty")
     layout = input_layout(first, inputs, event_names)
     if stats is None:
-        stats = channel_stats(SegmentationDataset(samples, splits["train"], inputs, ignore, sample_rate, event_names))
+        train = SegmentationDataset(
+            samples, splits["train"], inputs, ignore, sample_rate, event_names, skeleton_origin=skeleton_origin
+        )
+        stats = channel_stats(train)
         stats = _events_as_bits(stats, layout)
     mean, std = (np.asarray(v, np.float32) for v in stats)
     return SegmentationData(
@@ -248,6 +264,7 @@ def prepare_segmentation(
         std,
         layout,
         float(first.fps) / sample_rate,
+        skeleton_origin,
     )
 
 

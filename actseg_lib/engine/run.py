@@ -55,6 +55,7 @@ def prepare_task_data(
             spec,
             inputs=settings.get("inputs", "auto"),
             sample_rate=settings.get("sample_rate", 1),
+            skeleton_origin=settings.get("skeleton_origin", "spine"),
             stats=(saved["mean"], saved["std"]) if saved else None,
             samples=samples,
             progress=progress,
