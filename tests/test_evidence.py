@@ -146,3 +146,12 @@ def test_dose_response_levels_name_their_data():
     with pytest.raises(ValueError, match="not one of"):
         dose.data("synthact:packaging", 0.25)
     assert list(claims.DOSE_RESPONSES["I2"].arms()) == ["MFAI", "fixed resolution"]
+
+
+def test_dose_response_overrides_reach_every_arm():
+    dose = claims.DOSE_RESPONSES["I1"]
+    for arm, overrides in dose.arms().items():
+        assert overrides["data"] == {"skeleton_origin": "camera"}
+        assert overrides["model"] == claims.I1.arms[arm]["model"]
+    assert not dose.reuses_claim_runs  # other pipeline: the claim's runs are not a level
+    assert claims.DOSE_RESPONSES["G1"].reuses_claim_runs
