@@ -129,10 +129,10 @@ class DoseResponse:
 
     def data(self, base: str, level) -> str:
         """The ``--data`` spec of ``level``: ``base`` itself at the default level."""
-        if level not in self.levels:
-            raise ValueError(f"{self.dial}: level {level!r} is not one of {self.levels}")
         if level == self.default:
             return base
+        if level not in self.levels:
+            raise ValueError(f"{self.dial}: level {level!r} is not one of {self.levels} (or {self.default!r})")
         value = f"{level:g}" if isinstance(level, float) else str(level)
         return f"{base},{self.dial}={value}"
 

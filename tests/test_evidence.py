@@ -155,3 +155,7 @@ def test_dose_response_overrides_reach_every_arm():
         assert overrides["model"] == claims.I1.arms[arm]["model"]
     assert not dose.reuses_claim_runs  # other pipeline: the claim's runs are not a level
     assert claims.DOSE_RESPONSES["G1"].reuses_claim_runs
+
+
+def test_the_default_world_is_reachable_even_when_it_is_not_a_level():
+    assert claims.DOSE_RESPONSES["I1"].data("synthact:daily", "mixed") == "synthact:daily"
