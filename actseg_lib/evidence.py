@@ -83,6 +83,25 @@ def paired_difference(
     return PairedDifference(names[0], names[1], metric, seed_summary(differences, confidence))
 
 
+def contrast(
+    runs_by_arm: Mapping[str, Sequence[Mapping]],
+    better: str,
+    worse: str,
+    metric: str,
+    split: str = "test",
+    confidence: float = 0.95,
+) -> PairedDifference:
+    """The paired difference ``better - worse`` of two arms' recorded runs on
+    ``results[split][metric]`` (arm -> one result per seed, seeds in the same order)."""
+    return paired_difference(
+        seed_scores(runs_by_arm[better], metric, split),
+        seed_scores(runs_by_arm[worse], metric, split),
+        confidence,
+        names=(better, worse),
+        metric=metric,
+    )
+
+
 def verdict(difference: SeedSummary) -> str:
     """*reproduced* / *reversed* / *inconclusive* for a summary of ``better - worse``."""
     if math.isnan(difference.half_width):
@@ -159,14 +178,7 @@ def decide(claim: Claim, runs_by_arm: Mapping[str, Sequence[Mapping]], split: st
     if len(set(counts.values())) != 1:
         raise ValueError(f"claim {claim.id}: arms have different numbers of seeds {counts}")
     differences = tuple(
-        paired_difference(
-            seed_scores(runs_by_arm[better], claim.metric, split),
-            seed_scores(runs_by_arm[worse], claim.metric, split),
-            confidence,
-            names=(better, worse),
-            metric=claim.metric,
-        )
-        for better, worse in claim.contrasts
+        contrast(runs_by_arm, better, worse, claim.metric, split, confidence) for better, worse in claim.contrasts
     )
     return Decision(claim, differences, next(iter(counts.values())))
 
@@ -276,13 +288,4 @@ def dose_response(
 ) -> dict[object, PairedDifference]:
     """level -> the paired difference ``better - worse`` at that level of a dial
     (``runs_by_level``: level -> arm -> one result per seed)."""
-    return {
-        level: paired_difference(
-            seed_scores(runs[better], metric, split),
-            seed_scores(runs[worse], metric, split),
-            confidence,
-            names=(better, worse),
-            metric=metric,
-        )
-        for level, runs in runs_by_level.items()
-    }
+    return {level: contrast(runs, better, worse, metric, split, confidence) for level, runs in runs_by_level.items()}

@@ -25,24 +25,6 @@ def _t(n: int, confidence: float = 0.95) -> float:
     return float(scipy_stats.t.ppf(0.5 + confidence / 2, n - 1))
 
 
-def _mean_and_seeds(frame, x, y, ax, n, color=None, order=None, **point):
-    sns.stripplot(data=frame, x=x, y=y, order=order, color="0.55", size=4, jitter=0.12, ax=ax, zorder=1)
-    sns.pointplot(
-        data=frame,
-        x=x,
-        y=y,
-        order=order,
-        errorbar=("se", _t(n)),
-        color=color or "black",
-        capsize=0.15,
-        linestyle="none",
-        markers="D",
-        ax=ax,
-        zorder=3,
-        **point,
-    )
-
-
 def plot_arms(runs_by_arm: Mapping[str, Sequence[Mapping]], metric: str, label: str, split: str = "test", ax=None):
     """Each arm's per-seed ``metric`` (grey dots) with its mean and 95 % t-interval."""
     rows = [
@@ -52,7 +34,21 @@ def plot_arms(runs_by_arm: Mapping[str, Sequence[Mapping]], metric: str, label: 
     if len(counts) != 1:
         raise ValueError(f"plot_arms: arms have different numbers of seeds {sorted(counts)}")
     ax = ax or plt.subplots(figsize=(1.1 * len(runs_by_arm) + 1.5, 3.2))[1]
-    _mean_and_seeds(pd.DataFrame(rows), "arm", label, ax, counts.pop(), order=list(runs_by_arm))
+    frame, order = pd.DataFrame(rows), list(runs_by_arm)
+    sns.stripplot(data=frame, x="arm", y=label, order=order, color="0.55", size=4, jitter=0.12, ax=ax, zorder=1)
+    sns.pointplot(
+        data=frame,
+        x="arm",
+        y=label,
+        order=order,
+        errorbar=("se", _t(counts.pop())),  # the Student-t interval of actseg_lib.stats
+        color="black",
+        capsize=0.15,
+        linestyle="none",
+        markers="D",
+        ax=ax,
+        zorder=3,
+    )
     ax.set(xlabel="", ylabel=f"{label} ({split}, %)")
     ax.tick_params(axis="x", labelrotation=20)
     return ax

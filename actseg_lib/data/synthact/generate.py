@@ -316,9 +316,8 @@ def daily_plan(rng: np.random.Generator, config: SynthActConfig) -> list[int]:
     'sit down' is always followed (after an idle spell, seated) by 'stand up'."""
     actions = vocabulary(config)
     allowed = _daily_vocabulary(config)
-    sit, stand = [
-        i for i, a in enumerate(actions) if a.name in ("sit down", "stand up")
-    ]  # sit not allowed: never drawn
+    # in the one-cue worlds 'sit down' is not allowed, so 'stand up' is never appended
+    sit, stand = [i for i, a in enumerate(actions) if a.name in ("sit down", "stand up")]
     plan = [-1]
     for _ in range(rng.integers(*config.actions_per_sequence, endpoint=True)):
         cls = int(rng.choice(allowed))
