@@ -162,11 +162,11 @@ def test_cross_tokens_take_part_in_the_temporal_stride_attention():
     change = 3.0 * torch.randn(2, 64, generator=torch.Generator().manual_seed(1))
 
     def move_frame_8_cross_tokens(module, args):
-        (frames,) = args  # [B, T, h*w + J + C, D]
+        frames = args[0]  # [B, T, h*w + J + C, D]
         assert frames.shape[2] == 6 * 6 + 25 + 2  # RGB, pose and cross tokens of each frame
         moved = frames.clone()
         moved[:, 7, -2:] += change
-        return (moved,)
+        return (moved, *args[1:])
 
     with torch.no_grad():
         out = block(rgb, pose, cross)
@@ -194,3 +194,37 @@ def test_recording_keeps_the_weights_of_every_attention_and_stops_when_switched_
     with torch.no_grad():
         model(rgb, pose)
     assert deformable.weights is None
+
+
+@pytest.mark.parametrize(
+    ("temporal_mixing", "cross_tokens", "pose_reaches_rgb"),
+    [("all", True, True), ("all", False, True), ("within_modality", True, True), ("within_modality", False, False)],
+)
+def test_within_modality_mixing_leaves_the_cross_tokens_the_only_path_from_pose_to_rgb(
+    temporal_mixing, cross_tokens, pose_reaches_rgb
+):
+    """Another pose changes a block's RGB tokens when the temporal stride attention mixes
+    the modalities, or when cross-modal tokens carry it; with the modalities kept apart
+    and no cross-modal tokens, the RGB tokens do not depend on the pose at all."""
+    torch.manual_seed(0)
+    model = build_model("deformable3d", "reduced", temporal_mixing=temporal_mixing, cross_tokens=cross_tokens)
+    block = model.blocks[0].eval()
+    rgb, cross = torch.randn(1, 8, 6, 6, 64), torch.randn(1, 8, 2 if cross_tokens else 0, 64)
+    pose, other_pose = torch.randn(2, 1, 8, 25, 64)
+    with torch.no_grad():
+        rgb_out = block(rgb, pose, cross)[0]
+        rgb_out_other = block(rgb, other_pose, cross)[0]
+    changed = (rgb_out_other - rgb_out).abs().max().item()
+    assert (changed > 1e-3) == pose_reaches_rgb, changed
+
+
+def test_modality_mask_lets_each_modality_read_itself_and_the_bridge_only():
+    from actseg_lib.models.deformable3d import BRIDGE, modality_mask
+
+    allowed = modality_mask(torch.tensor([0, 0, 1, BRIDGE]), frames=2)  # two frames of 4 slots
+    rgb, pose, bridge = [0, 1, 4, 5], [2, 6], [3, 7]
+    assert allowed[rgb][:, rgb].all() and allowed[pose][:, pose].all()
+    assert not allowed[rgb][:, pose].any() and not allowed[pose][:, rgb].any()
+    assert allowed[bridge].all() and allowed[:, bridge].all()
+    with pytest.raises(ValueError, match="temporal_mixing"):
+        build_model("deformable3d", "reduced", temporal_mixing="sometimes")

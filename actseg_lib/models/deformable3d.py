@@ -222,23 +222,45 @@ class JointStrideAttention(_AttentionPart):
         return out_pose / count.view(1, 1, J, 1), out_cross / len(windows)
 
 
+BRIDGE = -1  # the modality of the cross-modal tokens: they read, and are read by, every token
+
+
+def modality_mask(modalities: torch.Tensor, frames: int) -> torch.Tensor:
+    """``[frames * S, frames * S]`` bool: which token of a window of ``frames`` frames may
+    read which, when a frame's ``S`` token slots belong to ``modalities [S]`` (0 RGB, 1
+    pose, ``BRIDGE`` cross-modal): a token reads its own modality and the bridge, and the
+    bridge reads everything."""
+    m = modalities.repeat(frames)  # [frames * S]
+    bridge = m == BRIDGE
+    return (m[:, None] == m[None, :]) | bridge[:, None] | bridge[None, :]
+
+
 class TemporalStrideAttention(_AttentionPart):
     """Every frame's tokens ``[B, T, S, D]`` attend to the tokens of the frames in their
     window (``window`` frames, moved by ``stride``; the last window ends at the last
-    frame). A frame covered by several windows gets the mean of its outputs."""
+    frame). A frame covered by several windows gets the mean of its outputs.
+
+    ``modalities [S]`` (optional): each token slot's modality (see :func:`modality_mask`);
+    given, RGB and pose tokens do not read each other, so only the cross-modal tokens
+    carry one modality to the other (chapter 21's D2 arms)."""
 
     def __init__(self, dim: int, heads: int, window: int = 4, stride: int = 2):
         super().__init__(dim, heads)
         self.window, self.stride = window, stride
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, modalities: torch.Tensor | None = None) -> torch.Tensor:
         B, T, S, D = z.shape
+        if modalities is not None and modalities.shape != (S,):
+            raise ValueError(f"modalities: expected one modality per token slot ({S}), got {tuple(modalities.shape)}")
         out = torch.zeros_like(z)
         count = torch.zeros(T, device=z.device, dtype=z.dtype)
         self.score_pairs = 0
         for start, end in sliding_windows(T, self.window, self.stride):
             tokens = z[:, start:end].reshape(B, (end - start) * S, D)
-            mixed = self.attention(tokens)
+            allowed = None
+            if modalities is not None:
+                allowed = modality_mask(modalities.to(z.device), end - start).expand(B, -1, -1)
+            mixed = self.attention(tokens, allowed=allowed)
             self.score_pairs += self.attention.score_pairs
             out[:, start:end] += mixed.view(B, end - start, S, D)
             count[start:end] += 1
@@ -260,11 +282,17 @@ class CrossModalTokens(nn.Module):
         return self.tokens.expand(batch, frames, -1, -1)
 
 
+TEMPORAL_MIXING = ("all", "within_modality")
+
+
 class Deformable3DBlock(nn.Module):
     """3D deformable attention, joint stride attention, temporal stride attention and an
     MLP, each a pre-norm residual (the paper does not say where the norms sit; pre-norm
-    is our choice, it trains from scratch without warm-up tricks). The temporal stride
-    attention and the MLP see every token of a frame: RGB, pose and cross-modal."""
+    is our choice, it trains from scratch without warm-up tricks). The MLP sees each
+    token alone; the temporal stride attention, with ``temporal_mixing="all"`` (ours), lets
+    every token of a window read every other, RGB, pose and cross-modal, so RGB and pose
+    tokens meet directly; with ``"within_modality"`` they read only their own modality and
+    the cross-modal tokens, which are then the only path between the modalities."""
 
     def __init__(
         self,
@@ -279,8 +307,12 @@ class Deformable3DBlock(nn.Module):
         temporal_stride: int = 2,
         mlp_ratio: float = 4.0,
         dropout: float = 0.1,
+        temporal_mixing: str = "all",
     ):
         super().__init__()
+        if temporal_mixing not in TEMPORAL_MIXING:
+            raise ValueError(f"temporal_mixing: expected one of {TEMPORAL_MIXING}, got {temporal_mixing!r}")
+        self.temporal_mixing = temporal_mixing
         self.norm_rgb, self.norm_cross = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.deformable = DeformableAttention3D(
             dim, heads, keys, offset_range=offset_range, reference_stride=reference_stride
@@ -308,7 +340,10 @@ class Deformable3DBlock(nn.Module):
         pose = pose + self.drop(d_pose)
         cross = cross + self.drop(d_cross)
         frames = torch.cat([rgb.reshape(B, T, h * w, D), pose, cross], dim=2)  # [B, T, hw + J + C, D]
-        frames = frames + self.drop(self.temporal(self.norm_frames(frames)))
+        modalities = None
+        if self.temporal_mixing == "within_modality":
+            modalities = torch.tensor([0] * (h * w) + [1] * J + [BRIDGE] * C, device=frames.device)
+        frames = frames + self.drop(self.temporal(self.norm_frames(frames), modalities))
         frames = frames + self.drop(self.mlp(self.norm_mlp(frames)))
         rgb = frames[:, :, : h * w].reshape(B, T, h, w, D)
         return rgb, frames[:, :, h * w : h * w + J], frames[:, :, h * w + J :]
@@ -327,6 +362,10 @@ class Deformable3DTransformer(nn.Module):
         keys: "deformable" (the paper) or "full" (standard attention, the ablation).
         cross_tokens: False drops the cross-modal tokens (the ablation): the head then
             averages every token.
+        temporal_mixing: "all" (ours: the temporal stride attention mixes RGB, pose and
+            cross-modal tokens) or "within_modality" (RGB and pose tokens read only their
+            own modality and the cross-modal tokens: the tokens are the only path between
+            the modalities, and without them there is none before the head).
         offset_range: the 3DTS's largest offset in cells (t, y, x).
     """
 
@@ -357,6 +396,7 @@ class Deformable3DTransformer(nn.Module):
         dropout: float,
         pose_normalisation: str = "clip",
         rgb_zero_init: bool = True,
+        temporal_mixing: str = "all",
     ):
         super().__init__()
         if pose_normalisation not in ("clip", "none"):
@@ -389,6 +429,7 @@ class Deformable3DTransformer(nn.Module):
                 temporal_stride=temporal_stride,
                 mlp_ratio=mlp_ratio,
                 dropout=dropout,
+                temporal_mixing=temporal_mixing,
             )
             for _ in range(depth)
         )
