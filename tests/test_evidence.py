@@ -159,3 +159,20 @@ def test_dose_response_overrides_reach_every_arm():
 
 def test_the_default_world_is_reachable_even_when_it_is_not_a_level():
     assert claims.DOSE_RESPONSES["I1"].data("synthact:daily", "mixed") == "synthact:daily"
+
+
+def test_validation_curves_draw_each_arms_seed_mean_per_epoch():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from actseg_lib.viz.evidence import plot_validation_curves
+
+    def run(values):
+        return {"history": [{"epoch": e + 1, "val": {"top1": v}} for e, v in enumerate(values)]}
+
+    runs = {"a": [run([10, 20, 30]), run([20, 40, 50])], "b": [run([5, 5, 5]), run([7, 7, 7])]}
+    ax = plot_validation_curves(runs, "top1", "top-1", chance=8.3)
+    curves = [list(line.get_ydata()) for line in ax.get_lines() if len(line.get_xdata()) == 3]
+    assert curves == [[15, 30, 40], [6, 6, 6]]  # the seeds' mean per epoch, arm by arm
+    with pytest.raises(ValueError, match="numbers of seeds"):
+        plot_validation_curves({"a": [run([1, 2, 3])], "b": runs["b"]}, "top1", "top-1")

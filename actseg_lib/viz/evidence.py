@@ -54,6 +54,34 @@ def plot_arms(runs_by_arm: Mapping[str, Sequence[Mapping]], metric: str, label: 
     return ax
 
 
+def plot_validation_curves(
+    runs_by_arm: Mapping[str, Sequence[Mapping]], metric: str, label: str, chance: float | None = None, ax=None
+):
+    """Each arm's validation ``metric`` per epoch: the mean over its seeds and the 95 %
+    t-band, with ``chance`` dashed: whether an arm left chance, and whether its curve
+    had flattened by the end of the budget."""
+    rows = [
+        {"arm": arm, "epoch": entry["epoch"], label: entry["val"][metric]}
+        for arm, runs in runs_by_arm.items()
+        for run in runs
+        for entry in run["history"]
+        if "val" in entry
+    ]
+    counts = {len(runs) for runs in runs_by_arm.values()}
+    if len(counts) != 1:
+        raise ValueError(f"plot_validation_curves: arms have different numbers of seeds {sorted(counts)}")
+    ax = ax or plt.subplots(figsize=(6.5, 3.4))[1]
+    n = counts.pop()
+    sns.lineplot(
+        data=pd.DataFrame(rows), x="epoch", y=label, hue="arm", errorbar=("se", _t(n)) if n > 1 else None, ax=ax
+    )
+    if chance is not None:
+        ax.axhline(chance, color="black", lw=0.8, ls="--", label="chance")
+    ax.set(ylabel=f"{label} (validation, %)")
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
 def plot_paired_differences(differences: Sequence[PairedDifference], label: str, ax=None):
     """One row per contrast: the per-seed differences (dots), their mean and 95 %
     t-interval, coloured by the contrast's verdict; the line at 0 is "no effect"."""
