@@ -176,3 +176,14 @@ def test_validation_curves_draw_each_arms_seed_mean_per_epoch():
     assert curves == [[15, 30, 40], [6, 6, 6]]  # the seeds' mean per epoch, arm by arm
     with pytest.raises(ValueError, match="numbers of seeds"):
         plot_validation_curves({"a": [run([1, 2, 3])], "b": runs["b"]}, "top1", "top-1")
+
+
+def test_every_claim_has_its_data_and_the_recognition_arms_build():
+    from actseg_lib.models import build_model
+
+    assert set(claims.CLAIM_DATA) == set(claims.CLAIMS)
+    for claim_id in ("S1", "S2", "D1", "D2", "D3"):
+        claim = claims.CLAIMS[claim_id]
+        for arm, overrides in claim.arms.items():
+            assert set(overrides) <= {"model"}, f"{claim_id} {arm}: only model settings differ"
+            build_model(claim.model, "reduced", **overrides.get("model", {}))
