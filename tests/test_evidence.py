@@ -159,3 +159,54 @@ def test_dose_response_overrides_reach_every_arm():
 
 def test_the_default_world_is_reachable_even_when_it_is_not_a_level():
     assert claims.DOSE_RESPONSES["I1"].data("synthact:daily", "mixed") == "synthact:daily"
+
+
+CHAPTER = '''# 99. A chapter
+
+Prose that quotes the line is not an assertion:
+assert decisions["P1"].verdict == "reproduced"
+
+```{code-cell}
+decisions = decide_them()
+assert decisions["G1"].verdict == "inconclusive"
+assert decisions['G2'].verdict == 'reversed', decisions["G2"].effect().format()
+assert decisions["G3"].verdict == "reproduced"  # the edit score agrees
+# assert decisions["C1"].verdict == "reproduced"
+if SIZE == "full":
+    assert decisions["C2"].verdict == "reproduced"
+assert decisions["C3"].verdict == "reproduced" or True
+assert decisions["C4"].verdict != "reversed"
+```
+
+```python
+assert decisions["C5"].verdict == "reproduced"
+```
+'''
+
+
+def test_asserted_verdicts_reads_the_top_level_assertions_of_code_cells():
+    assert evidence.asserted_verdicts(CHAPTER) == {"G1": "inconclusive", "G2": "reversed", "G3": "reproduced"}
+
+
+def test_asserted_verdicts_reads_the_book_chapters():
+    from pathlib import Path
+
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    assert evidence.asserted_verdicts((notebooks / "31_sigformer_training.md").read_text()).keys() == {
+        "G1",
+        "G2",
+        "G3",
+    }
+    assert evidence.asserted_verdicts((notebooks / "42_interact_training.md").read_text()).keys() == {"I1", "I2"}
+
+
+@pytest.mark.parametrize(
+    "cell, problem",
+    [
+        ('assert decisions["G1"].verdict == "reproducd"', "one of"),
+        ('assert decisions["G1"].verdict == "reproduced"\nassert decisions["G1"].verdict == "reversed"', "after"),
+    ],
+)
+def test_asserted_verdicts_refuses_unknown_or_contradictory_verdicts(cell, problem):
+    with pytest.raises(ValueError, match=problem):
+        evidence.asserted_verdicts(f"```{{code-cell}}\n{cell}\n```\n")
