@@ -161,7 +161,7 @@ def test_the_default_world_is_reachable_even_when_it_is_not_a_level():
     assert claims.DOSE_RESPONSES["I1"].data("synthact:daily", "mixed") == "synthact:daily"
 
 
-CHAPTER = '''# 99. A chapter
+CHAPTER = """# 99. A chapter
 
 Prose that quotes the line is not an assertion:
 assert decisions["P1"].verdict == "reproduced"
@@ -181,7 +181,7 @@ assert decisions["C4"].verdict != "reversed"
 ```python
 assert decisions["C5"].verdict == "reproduced"
 ```
-'''
+"""
 
 
 def test_asserted_verdicts_reads_the_top_level_assertions_of_code_cells():
