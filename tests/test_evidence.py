@@ -210,3 +210,52 @@ def test_asserted_verdicts_reads_the_book_chapters():
 def test_asserted_verdicts_refuses_unknown_or_contradictory_verdicts(cell, problem):
     with pytest.raises(ValueError, match=problem):
         evidence.asserted_verdicts(f"```{{code-cell}}\n{cell}\n```\n")
+
+
+def test_the_forest_plot_has_one_row_per_contrast_and_bars_at_the_interval():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from actseg_lib.viz import evidence as figures
+
+    one = evidence.Claim("C1", "P", "a beats b", "its table", "m", {"a": {}, "b": {}}, (("a", "b"),), "f1@50", "F1@50")
+    two = evidence.Claim(
+        "C2",
+        "P",
+        "a beats b and c",
+        "its table",
+        "m",
+        {"a": {}, "b": {}, "c": {}},
+        (("a", "b"), ("a", "c")),
+        "top1",
+        "top-1",
+    )
+    decisions = [
+        evidence.decide(one, {"a": runs([5.0, 6.0, 7.0]), "b": runs([4.0, 6.5, 6.0])}),
+        evidence.decide(
+            two,
+            {
+                "a": runs([5.0, 6.0, 7.0], "top1"),
+                "b": runs([6.0, 7.5, 8.0], "top1"),
+                "c": runs([1.0, 3.0, 2.0], "top1"),
+            },
+        ),
+    ]
+    ax = figures.plot_forest(decisions)
+    differences = [d for decision in decisions for d in decision.differences]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["C1: a − b (F1@50)", "C2: a − b (top-1)", "C2: a − c (top-1)"]
+    (bars,) = [c for c in ax.collections if isinstance(c, matplotlib.collections.LineCollection)]
+    segments = bars.get_segments()
+    assert len(segments) == 3
+    for (start, end), d, row in zip(segments, differences, range(3)):
+        assert (start[0], end[0]) == pytest.approx((d.low, d.high))
+        assert start[1] == end[1] == row
+    points = [c for c in ax.collections if c is not bars][0].get_offsets()
+    assert [p[0] for p in points] == pytest.approx([d.mean for d in differences])
+    verdicts = [d.verdict for d in differences]
+    assert verdicts == [evidence.INCONCLUSIVE, evidence.REVERSED, evidence.REPRODUCED]
+    colors = [matplotlib.colors.to_hex(c) for c in bars.get_colors()]
+    assert colors == [figures.VERDICT_COLORS[v] for v in verdicts]
+    with pytest.raises(ValueError, match="no decisions"):
+        figures.plot_forest([])
