@@ -22,6 +22,7 @@ epochs of the same schedule would not have been expected to change the selected 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -289,3 +290,40 @@ def dose_response(
     """level -> the paired difference ``better - worse`` at that level of a dial
     (``runs_by_level``: level -> arm -> one result per seed)."""
     return {level: contrast(runs, better, worse, metric, split, confidence) for level, runs in runs_by_level.items()}
+
+
+# `assert decisions["G1"].verdict == "inconclusive"`, optionally followed by the assertion's
+# message or a comment, and nothing else: `... == "x" or ...` is not a verdict assertion
+_VERDICT_ASSERTION = re.compile(
+    r"""assert decisions\[(["'])(?P<claim>\w+)\1\]\.verdict == (["'])(?P<verdict>[^"']*)\3\s*(?:[,#].*)?"""
+)
+_CODE_CELL_OPENING = re.compile(r"^(`{3,})\{code-cell\}")
+
+
+def asserted_verdicts(source: str) -> dict[str, str]:
+    """claim id -> the verdict a chapter's MyST source asserts, read from the lines of its
+    code cells of the form ``assert decisions["G1"].verdict == "inconclusive"``.
+
+    Only top-level lines count: an assertion in prose, inside an ``if`` or a loop, or
+    commented out is not one the chapter always makes. A verdict that is not one of
+    :data:`VERDICTS`, or two different verdicts for one claim, are refused."""
+    found: dict[str, str] = {}
+    fence = None  # the backticks that close the code cell we are in
+    for number, line in enumerate(source.splitlines(), 1):
+        if fence is None:
+            opening = _CODE_CELL_OPENING.match(line)
+            fence = opening.group(1) if opening else None
+            continue
+        if line.rstrip() == fence:
+            fence = None
+            continue
+        match = _VERDICT_ASSERTION.fullmatch(line.rstrip())
+        if not match:
+            continue
+        claim, claimed = match.group("claim"), match.group("verdict")
+        if claimed not in VERDICTS:
+            raise ValueError(f"line {number}: {claim} asserted {claimed!r}; a verdict is one of {VERDICTS}")
+        if found.get(claim, claimed) != claimed:
+            raise ValueError(f"line {number}: {claim} asserted {claimed!r} after {found[claim]!r}")
+        found[claim] = claimed
+    return found

@@ -187,3 +187,103 @@ def test_every_claim_has_its_data_and_the_recognition_arms_build():
         for arm, overrides in claim.arms.items():
             assert set(overrides) <= {"model"}, f"{claim_id} {arm}: only model settings differ"
             build_model(claim.model, "reduced", **overrides.get("model", {}))
+
+
+CHAPTER = """# 99. A chapter
+
+Prose that quotes the line is not an assertion:
+assert decisions["P1"].verdict == "reproduced"
+
+```{code-cell}
+decisions = decide_them()
+assert decisions["G1"].verdict == "inconclusive"
+assert decisions['G2'].verdict == 'reversed', decisions["G2"].effect().format()
+assert decisions["G3"].verdict == "reproduced"  # the edit score agrees
+# assert decisions["C1"].verdict == "reproduced"
+if SIZE == "full":
+    assert decisions["C2"].verdict == "reproduced"
+assert decisions["C3"].verdict == "reproduced" or True
+assert decisions["C4"].verdict != "reversed"
+```
+
+```python
+assert decisions["C5"].verdict == "reproduced"
+```
+"""
+
+
+def test_asserted_verdicts_reads_the_top_level_assertions_of_code_cells():
+    assert evidence.asserted_verdicts(CHAPTER) == {"G1": "inconclusive", "G2": "reversed", "G3": "reproduced"}
+
+
+def test_asserted_verdicts_reads_the_book_chapters():
+    from pathlib import Path
+
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    assert evidence.asserted_verdicts((notebooks / "31_sigformer_training.md").read_text()).keys() == {
+        "G1",
+        "G2",
+        "G3",
+    }
+    assert evidence.asserted_verdicts((notebooks / "42_interact_training.md").read_text()).keys() == {"I1", "I2"}
+
+
+@pytest.mark.parametrize(
+    "cell, problem",
+    [
+        ('assert decisions["G1"].verdict == "reproducd"', "one of"),
+        ('assert decisions["G1"].verdict == "reproduced"\nassert decisions["G1"].verdict == "reversed"', "after"),
+    ],
+)
+def test_asserted_verdicts_refuses_unknown_or_contradictory_verdicts(cell, problem):
+    with pytest.raises(ValueError, match=problem):
+        evidence.asserted_verdicts(f"```{{code-cell}}\n{cell}\n```\n")
+
+
+def test_the_forest_plot_has_one_row_per_contrast_and_bars_at_the_interval():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from actseg_lib.viz import evidence as figures
+
+    one = evidence.Claim("C1", "P", "a beats b", "its table", "m", {"a": {}, "b": {}}, (("a", "b"),), "f1@50", "F1@50")
+    two = evidence.Claim(
+        "C2",
+        "P",
+        "a beats b and c",
+        "its table",
+        "m",
+        {"a": {}, "b": {}, "c": {}},
+        (("a", "b"), ("a", "c")),
+        "top1",
+        "top-1",
+    )
+    decisions = [
+        evidence.decide(one, {"a": runs([5.0, 6.0, 7.0]), "b": runs([4.0, 6.5, 6.0])}),
+        evidence.decide(
+            two,
+            {
+                "a": runs([5.0, 6.0, 7.0], "top1"),
+                "b": runs([6.0, 7.5, 8.0], "top1"),
+                "c": runs([1.0, 3.0, 2.0], "top1"),
+            },
+        ),
+    ]
+    ax = figures.plot_forest(decisions)
+    differences = [d for decision in decisions for d in decision.differences]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["C1: a − b (F1@50)", "C2: a − b (top-1)", "C2: a − c (top-1)"]
+    (bars,) = [c for c in ax.collections if isinstance(c, matplotlib.collections.LineCollection)]
+    segments = bars.get_segments()
+    assert len(segments) == 3
+    for (start, end), d, row in zip(segments, differences, range(3)):
+        assert (start[0], end[0]) == pytest.approx((d.low, d.high))
+        assert start[1] == end[1] == row
+    points = [c for c in ax.collections if c is not bars][0].get_offsets()
+    assert [p[0] for p in points] == pytest.approx([d.mean for d in differences])
+    verdicts = [d.verdict for d in differences]
+    assert verdicts == [evidence.INCONCLUSIVE, evidence.REVERSED, evidence.REPRODUCED]
+    colors = [matplotlib.colors.to_hex(c) for c in bars.get_colors()]
+    assert colors == [figures.VERDICT_COLORS[v] for v in verdicts]
+    with pytest.raises(ValueError, match="no decisions"):
+        figures.plot_forest([])

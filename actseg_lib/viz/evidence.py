@@ -1,6 +1,6 @@
 """The evidence figures (seaborn): each arm's seeds with the mean and its confidence
-interval, the paired differences of a claim's contrasts, and a paired difference against
-a SynthAct dial (dose-response).
+interval, the paired differences of a claim's contrasts, a paired difference against
+a SynthAct dial (dose-response), and every claim's contrasts in one forest plot.
 
 Every interval is the Student-t interval of :mod:`actseg_lib.stats` (mean ± t(0.975, n-1)
 standard errors), drawn by seaborn as ``errorbar=("se", t)``, so figure and tables agree.
@@ -16,7 +16,7 @@ import seaborn as sns
 from scipy import stats as scipy_stats
 
 from ..ablation import seed_scores
-from ..evidence import REPRODUCED, REVERSED, PairedDifference
+from ..evidence import REPRODUCED, REVERSED, Decision, PairedDifference
 
 VERDICT_COLORS = {REPRODUCED: "#2a9d5c", REVERSED: "#c0392b", "inconclusive": "#7f7f7f"}
 
@@ -121,4 +121,51 @@ def plot_dose_response(
     ax.axhline(0, color="black", lw=0.8, ls=":")
     first = next(iter(differences_by_level.values()))
     ax.set(xlabel=dial, ylabel=f"{first.better} − {first.worse}\n{label} (points)", title=title)
+    return ax
+
+
+def forest_label(decision: Decision, difference: PairedDifference) -> str:
+    """A forest plot's row: the claim, the contrast and the score it reads."""
+    return f"{decision.claim.id}: {difference.better} − {difference.worse} ({decision.claim.metric_label})"
+
+
+def plot_forest(decisions: Sequence[Decision], ax=None):
+    """Every contrast of every claim, one row each, top to bottom in the given order: the
+    paired difference (point) and its 95 % interval (bar), coloured by the contrast's
+    verdict; the line at 0 is "no effect". Each row names the score it reads, since the
+    claims read different scores (all in % points)."""
+    rows = [
+        {
+            "row": forest_label(decision, d),
+            "difference": d.mean,
+            "low": d.low,
+            "high": d.high,
+            "verdict": d.verdict,
+        }
+        for decision in decisions
+        for d in decision.differences
+    ]
+    if not rows:
+        raise ValueError("plot_forest: no decisions")
+    frame = pd.DataFrame(rows)
+    ax = ax or plt.subplots(figsize=(7.5, 0.42 * len(frame) + 1.3))[1]
+    positions = range(len(frame))
+    ax.hlines(positions, frame["low"], frame["high"], colors=frame["verdict"].map(VERDICT_COLORS), lw=2.2, zorder=2)
+    sns.scatterplot(
+        x=frame["difference"],
+        y=list(positions),
+        hue=frame["verdict"],
+        palette=VERDICT_COLORS,
+        marker="D",
+        s=45,
+        edgecolor="black",
+        linewidth=0.5,
+        ax=ax,
+        zorder=3,
+    )
+    ax.axvline(0, color="black", lw=0.8, ls=":")
+    ax.set_yticks(list(positions), frame["row"])
+    ax.set_ylim(len(frame) - 0.5, -0.5)  # the first claim on top
+    ax.set(xlabel="paired difference, better − worse (points of the row's score), 95 % CI", ylabel="")
+    ax.legend(title="contrast verdict", fontsize=8, title_fontsize=8, loc="best", frameon=False)
     return ax
