@@ -112,6 +112,8 @@ def test_load_data_specs(tmp_path):
             ("daily", "reduced", {"spatial_cue": "relative", "duration_spread": 2.0}),
         ),
         ("synthact:packaging,boundary_ambiguity=1", ("packaging", "reduced", {"boundary_ambiguity": 1.0})),
+        ("synthact:clips,modality_complementarity=0.5", ("clips", "reduced", {"modality_complementarity": 0.5})),
+        ("synthact:clips,informative_region=1", ("clips", "reduced", {"informative_region": 1.0})),
     ],
 )
 def test_synthact_specs_with_dials(spec, expected):
@@ -128,6 +130,8 @@ def test_synthact_specs_with_dials(spec, expected):
         ("synthact:daily,spatial_cue=colour", "spatial_cue='colour'; expected one of mixed, absolute"),
         ("synthact:packaging,spatial_cue=motion", "dial spatial_cue applies to daily, not to packaging"),
         ("synthact:clips,duration_spread=2", "dial duration_spread applies to packaging and daily, not to clips"),
+        ("synthact:daily,informative_region=1", "dial informative_region applies to clips, not to daily"),
+        ("synthact:clips,modality_complementarity=2", r"modality_complementarity='2'; expected a number in \[0, 1\]"),
         ("synthact:weekly", "kind one of clips, packaging, daily"),
         ("synthact:daily:huge", "preset one of reduced, full"),
     ],

@@ -9,6 +9,7 @@ from actseg_lib.data import synthact
 from actseg_lib.data.synthact.actions import PACKAGING, RECOGNITION_FULL, _smoothstep
 from actseg_lib.data.synthact.body import Subject
 from actseg_lib.data.synthact.generate import (
+    COMPLEMENTARY_PAIRS,
     DIAL_DEFAULTS,
     DIALS,
     PRESETS,
@@ -16,10 +17,12 @@ from actseg_lib.data.synthact.generate import (
     _cross_fade,
     _perform,
     cache_key,
+    complementary_pairs,
     config_for,
     make_clips,
     make_workflow,
 )
+from actseg_lib.data.synthact.render import OBJECTS
 
 SMALL = config_for("reduced", boxes_per_session=1, actions_per_sequence=(4, 4))
 ACTIONS = {a.name: a for a in RECOGNITION_FULL}
@@ -30,6 +33,12 @@ PINNED_SAMPLES = {
     ("packaging", 0): "39fe88fa466fc44fae5832a9ec7694050ca1e68d9779214b0c8f025cc162994a",
     ("daily", 0): "0eb6c4bc4fb3a61143837d91e15f248eb6874a2edb35a5754e38dd9f3b36e92a",
     ("daily", 5): "6d58c8efc7df8e8cd140886f9f910f6d672fd41d5b40765e7274881105f24938",
+}
+# SHA-256 of (label, skeletons, RGB) of every view of a clip performance, made before the
+# clip dials existed
+PINNED_CLIPS = {
+    (0, 1, 0): "2e05a73f4084d7ea17337f88b4f4d30926517c1975266cab46028235bf4fd527",
+    (5, 2, 1): "c16e730de9f24c271e21c8f969298622b0a7237c9fa1de98033b00ac29053744",
 }
 PINNED_KEYS = {
     "clips": ("clips-reduced-661abf2fd290", "clips-full-636172d1c348"),
@@ -53,6 +62,20 @@ def _digest(sample) -> str:
 @pytest.mark.parametrize("kind,index", sorted(PINNED_SAMPLES))
 def test_default_samples_are_bit_for_bit_unchanged(kind, index):
     assert _digest(make_workflow(PRESETS["reduced"], kind, index)) == PINNED_SAMPLES[kind, index]
+
+
+def _clips_digest(clips) -> str:
+    h = hashlib.sha256()
+    for clip in clips:
+        h.update(str(clip.label).encode())
+        for array in (clip.skeleton3d, clip.skeleton2d, clip.rgb):
+            h.update(array.tobytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("performance", sorted(PINNED_CLIPS))
+def test_default_clips_are_bit_for_bit_unchanged(performance):
+    assert _clips_digest(make_clips(PRESETS["reduced"], *performance)) == PINNED_CLIPS[performance]
 
 
 @pytest.mark.parametrize("kind", sorted(PINNED_KEYS))
@@ -243,12 +266,145 @@ def test_one_cue_worlds_leave_sitting_out():
     assert not names & {"sit down", "stand up"}
 
 
+# --- modality_complementarity --------------------------------------------------------
+
+CLIPS = config_for("reduced", views=(0,))
+CLASS_INDEX = {a.name: i for i, a in enumerate(RECOGNITION_FULL)}
+PALETTE = np.array([spec[3] for spec in OBJECTS.values()], np.float32)  # [K, 3] object colours
+
+
+def _colour_presence(rgb: np.ndarray) -> np.ndarray:
+    """[K] log(1 + pixels per frame within 24 of each object colour): where the object is
+    does not matter, only that its colour is seen."""
+    distance = np.abs(rgb.reshape(-1, 1, 3).astype(np.float32) - PALETTE).max(-1)  # [T * H * W, K]
+    return np.log1p((distance < 24).sum(0) / len(rgb))
+
+
+def _pair_features(config, pair: tuple, per_class: int = 24):
+    """Skeleton (per-joint trajectories from the first frame's root, flattened) and RGB
+    (colour presence) features of clips of the pair's two classes, and their labels."""
+    skeleton, rgb, labels = [], [], []
+    for name in pair[:2]:
+        for k in range(per_class):
+            clip = make_clips(config, CLASS_INDEX[name], k % 8, k // 8)[0]
+            joints = clip.skeleton3d[:, 0]  # [T, J, 3]
+            skeleton.append((joints - joints[:1, :1]).ravel())
+            rgb.append(_colour_presence(clip.rgb))
+            labels.append(CLASS_INDEX[name])
+    return np.array(skeleton), np.array(rgb), np.array(labels)
+
+
+def _probe_accuracies(skeleton, rgb, labels) -> dict:
+    """4-fold accuracies of logistic regressions on each modality and on both; on both,
+    the features and their products (the skeleton's first 3 principal components times
+    the colours), so a linear probe can express an XOR of motion and object."""
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def probe(features):
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=5000))
+        return float(cross_val_score(model, features, labels, cv=4).mean())
+
+    motion = PCA(3).fit_transform(StandardScaler().fit_transform(skeleton))  # [N, 3]
+    products = (motion[:, :, None] * rgb[:, None]).reshape(len(rgb), -1)
+    return {"skeleton": probe(skeleton), "rgb": probe(rgb), "both": probe(np.hstack([motion, rgb, products]))}
+
+
+def test_modality_complementarity_needs_both_modalities():
+    pair = COMPLEMENTARY_PAIRS[3]  # clap / jump
+    today = _probe_accuracies(*_pair_features(CLIPS, pair))
+    assert today["skeleton"] > 0.9, today
+    xor = _probe_accuracies(*_pair_features(config_for(CLIPS, modality_complementarity=1.0), pair))
+    assert xor["skeleton"] < 0.65 and xor["rgb"] < 0.65, xor  # chance: 0.5
+    assert xor["both"] > 0.8, xor
+
+
+def test_modality_complementarity_converts_round_6x_pairs_in_order():
+    assert [len(complementary_pairs(config_for(CLIPS, modality_complementarity=x))) for x in (0, 0.5, 1)] == [0, 3, 6]
+    half = config_for(CLIPS, modality_complementarity=0.5)
+    for k, (p, q, motion_a, _, object_a, object_b) in enumerate(COMPLEMENTARY_PAIRS):
+        for name in (p, q):
+            seen = set()
+            for subject in range(6):
+                meta = make_clips(half, CLASS_INDEX[name], subject, 0)[0].meta
+                assert ("motion" in meta) == (k < 3)
+                if k < 3:
+                    seen.add((meta["motion"], meta["object"]))
+                    # P: motion and object of the same side; Q: of opposite sides
+                    same = (meta["motion"] == motion_a) == (meta["object"] == object_a)
+                    assert same == (name == p) and meta["object"] in (object_a, object_b)
+            assert k >= 3 or len(seen) == 2  # both motions occur
+
+
+def test_modality_complementarity_shows_the_body_still_in_rgb():
+    clip = make_clips(config_for(CLIPS, modality_complementarity=1.0), CLASS_INDEX["jump"], 0, 0)[0]
+    body = np.abs(np.diff(clip.rgb.astype(np.float32), axis=0)).mean()
+    moving = np.abs(np.diff(make_clips(CLIPS, CLASS_INDEX["jump"], 0, 0)[0].rgb.astype(np.float32), axis=0)).mean()
+    assert body < moving
+
+
+# --- informative_region -------------------------------------------------------------------
+
+OBJECT_CLASSES = ("drink water", "answer phone")
+
+
+def _object_pixels(clip) -> np.ndarray:
+    """[T, H, W] pixels of the clip's object colour (sensor noise is 6 per channel)."""
+    colour = np.array(OBJECTS[clip.meta["object"]][3], np.float32)
+    return np.abs(clip.rgb.astype(np.float32) - colour).max(-1) < 24
+
+
+def _object_statistics(region: float, per_class: int = 12) -> dict:
+    """Mean object area (pixels per frame), the spread of its per-clip mean centre across
+    clips of a class (pixels, mean over classes of the RMS distance to the class mean),
+    and how often the object colours' presence tells the object class."""
+    config = config_for(CLIPS, informative_region=region)
+    areas, spreads, told = [], [], []
+    for name in OBJECT_CLASSES:
+        centres = []
+        for k in range(per_class):
+            clip = make_clips(config, CLASS_INDEX[name], k % 8, k // 8)[0]
+            pixels = _object_pixels(clip)  # [T, H, W]
+            areas.append(pixels.sum((1, 2)).mean())
+            t, y, x = np.nonzero(pixels)
+            centres.append((x.mean(), y.mean()))
+            presence = {o: _colour_presence(clip.rgb)[list(OBJECTS).index(o)] for o in ("cup", "phone")}
+            told.append(max(presence, key=presence.get) == ACTIONS[name].obj)
+        centres = np.array(centres)
+        spreads.append(np.sqrt(((centres - centres.mean(0)) ** 2).sum(1).mean()))
+    return {"area": float(np.mean(areas)), "spread": float(np.mean(spreads)), "told": float(np.mean(told))}
+
+
+def test_informative_region_makes_the_object_small_and_mobile_but_telling():
+    stats = [_object_statistics(r) for r in (0.0, 0.5, 1.0)]
+    areas, spreads = [s["area"] for s in stats], [s["spread"] for s in stats]
+    assert areas[0] > areas[1] > areas[2] and areas[2] < 0.35 * areas[0], stats
+    assert spreads[0] < spreads[1] < spreads[2] and spreads[2] > 1.5 * spreads[0], stats
+    assert all(s["told"] > 0.9 for s in stats), stats
+
+
+def test_informative_region_leaves_classes_without_objects_alone():
+    for a, b in zip(make_clips(CLIPS, 4, 1, 0), make_clips(config_for(CLIPS, informative_region=1.0), 4, 1, 0)):
+        np.testing.assert_array_equal(a.rgb, b.rgb)
+        np.testing.assert_array_equal(a.skeleton3d, b.skeleton3d)
+
+
 # --- checks ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "dial,value",
-    [("event_informativeness", 1.5), ("boundary_ambiguity", -0.1), ("duration_spread", -1), ("spatial_cue", "up")],
+    [
+        ("event_informativeness", 1.5),
+        ("boundary_ambiguity", -0.1),
+        ("duration_spread", -1),
+        ("spatial_cue", "up"),
+        ("modality_complementarity", 1.2),
+        ("informative_region", -0.5),
+    ],
 )
 def test_dial_values_are_checked(dial, value):
     with pytest.raises(ValueError, match=dial):
@@ -262,6 +418,11 @@ def test_dials_apply_to_their_kinds_only():
         synthact.load("daily", config_for(SMALL, event_informativeness=0.5), progress=False)
     with pytest.raises(ValueError, match="duration_spread"):
         make_clips(config_for(SMALL, duration_spread=0.0), 0, 0, 0)
+    for dial in ("modality_complementarity", "informative_region"):
+        with pytest.raises(ValueError, match=f"{dial} applies to clips, not to daily"):
+            make_workflow(config_for(SMALL, **{dial: 1.0}), "daily", 0)
+        with pytest.raises(ValueError, match=f"{dial} applies to clips, not to packaging"):
+            synthact.load("packaging", config_for(SMALL, **{dial: 0.5}), progress=False)
 
 
 def test_a_dial_enters_the_cache_key_only_away_from_its_default():

@@ -7,10 +7,11 @@ recognition clips and untrimmed workflows.
     sessions = synthact.load("packaging", "reduced")
     parts = synthact.split(clips, "xsub")            # train / val / test indices
     synthact.load("daily", spatial_cue="relative")   # a dial turned (see DIALS)
+    synthact.load("clips", modality_complementarity=1.0)
 """
 
 from ..heatmaps import joint_heatmaps
-from .actions import CONFUSABLE_PAIRS, PACKAGING, RECOGNITION_FULL, RECOGNITION_REDUCED
+from .actions import COMPLEMENTARY_PAIRS, CONFUSABLE_PAIRS, PACKAGING, RECOGNITION_FULL, RECOGNITION_REDUCED
 from .generate import (
     DIAL_DEFAULTS,
     DIALS,
@@ -21,6 +22,7 @@ from .generate import (
     SPATIAL_CUES,
     SynthActConfig,
     check_dials,
+    complementary_pairs,
     load,
     make_clips,
     make_workflow,
@@ -29,6 +31,7 @@ from .generate import (
 from .views import VIEWS
 
 __all__ = [
+    "COMPLEMENTARY_PAIRS",
     "CONFUSABLE_PAIRS",
     "DIALS",
     "DIAL_DEFAULTS",
@@ -43,6 +46,7 @@ __all__ = [
     "SynthActConfig",
     "VIEWS",
     "check_dials",
+    "complementary_pairs",
     "joint_heatmaps",
     "load",
     "make_clips",

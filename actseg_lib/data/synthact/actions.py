@@ -463,6 +463,22 @@ CONFUSABLE_PAIRS = (
     ("brush teeth", "eat with spoon", "hand at the mouth; object and rhythm differ"),
 )
 
+# The modality_complementarity dial's XOR-coded pairs, in the order the dial converts them
+# (round(c * 6) first rows at level c): the reduced vocabulary's six neighbouring pairs.
+# (class P, class Q, motion A, motion B, object A, object B): a converted clip performs
+# motion A or B and shows object A or B; it is P for (A, A) or (B, B), Q otherwise.
+# Motions come from the pair itself, but for drink water / answer phone, whose motions
+# are identical: there 'reach forward (right)' stands in for the second. Object colours
+# differ clearly within each pair (render.OBJECTS).
+COMPLEMENTARY_PAIRS = (
+    ("drink water", "answer phone", "drink water", "reach forward (right)", "cup", "phone"),  # white / black
+    ("sit down", "stand up", "sit down", "stand up", "hat", "scanner"),  # red / yellow
+    ("wave hand", "point forward", "wave hand", "point forward", "book", "label"),  # brown / white
+    ("clap", "jump", "clap", "jump", "item", "phone"),  # orange / black
+    ("pick up", "kick", "pick up", "kick", "cup", "hat"),  # white / red
+    ("throw", "bow", "throw", "bow", "scanner", "book"),  # yellow / brown
+)
+
 # --- packaging operations (OpenPack ids) ---------------------------------------------
 
 _TABLE = {**_arm("l", 55, 10, 55), **_arm("r", 55, 10, 55), "spine_bend": 15, "neck_pitch": 25}

@@ -4,7 +4,7 @@ splits and the on-disk cache.
 Every sample draws from its own random stream, seeded by (seed, kind, its index), so a
 sample does not depend on how many were generated before it or in which chunk.
 
-Dials (:data:`DIALS`) turn one property of the workflow worlds up or down. At its default
+Dials (:data:`DIALS`) turn one property of a world up or down. At its default
 a dial changes nothing, bit for bit: a dial that needs randomness draws it from a stream
 of its own, and only when it is away from its default.
 """
@@ -24,6 +24,7 @@ from ...versions import SYNTHACT
 from ..sample import Sample
 from ..store import SampleStore, write_store
 from .actions import (
+    COMPLEMENTARY_PAIRS,
     IDLE,
     PACKAGING,
     RECOGNITION_FULL,
@@ -75,6 +76,18 @@ DIALS = {
         ("daily",),
         f"one of {', '.join(SPATIAL_CUES)} (mixed: today)",
     ),
+    "modality_complementarity": Dial(
+        "classes only RGB and skeleton together separate: round(x * 6) of the pairs in COMPLEMENTARY_PAIRS "
+        "become XOR-coded (the skeleton shows which of two motions, RGB which of two objects, the body held still)",
+        ("clips",),
+        "a number in [0, 1] (0: today)",
+    ),
+    "informative_region": Dial(
+        "how small and mobile the held object is: its size scaled by 1 - 0.6 x, its place off the hand by a "
+        "per-clip offset drifting over the clip, both scaled by x",
+        ("clips",),
+        "a number in [0, 1] (0: today)",
+    ),
 }
 
 
@@ -101,7 +114,7 @@ class SynthActConfig:
     actions_per_sequence: tuple = (6, 10)
     daily_rgb: bool = False  # render RGB for daily sequences (costly for long sequences)
     shard_size: int = 256
-    # dials (DIALS; workflows only): each default is today's world, bit for bit
+    # dials (DIALS): each default is today's world, bit for bit
     # packaging: each true event stays in its operation with this probability, else moves
     # to a random frame; round((1 - x) * events) distractors fire at random frames
     event_informativeness: float = 1.0
@@ -112,15 +125,20 @@ class SynthActConfig:
     duration_spread: float = 1.0
     # daily: which spatial cue carries the class (SPATIAL_CUES; see _one_cue_world)
     spatial_cue: str = "mixed"
+    # clips: the first round(x * 6) pairs of COMPLEMENTARY_PAIRS XOR-coded (_complementary_clip)
+    modality_complementarity: float = 0.0
+    # clips: held objects scaled by 1 - 0.6 x and moved off the hand (_object_placement)
+    informative_region: float = 0.0
 
     def __post_init__(self):
-        for name in ("event_informativeness", "boundary_ambiguity", "duration_spread"):
+        unit_dials = ("event_informativeness", "boundary_ambiguity", "modality_complementarity", "informative_region")
+        for name in (*unit_dials, "duration_spread"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{name}: expected {DIALS[name].expected}, got {value!r}")
             # 2 and 2.0 are one world: one cache key
             object.__setattr__(self, name, float(value))
-        for name in ("event_informativeness", "boundary_ambiguity"):
+        for name in unit_dials:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}: expected {DIALS[name].expected}, got {getattr(self, name)!r}")
         if not 0.0 <= self.duration_spread < float("inf"):
@@ -172,12 +190,19 @@ def _rng(config: SynthActConfig, kind: str, *index: int) -> np.random.Generator:
 
 
 # fixed tags of the dials' own random streams (never renumber: they decide the data)
-_DIAL_STREAMS = {"event_informativeness": 101, "spatial_cue": 104}
+_DIAL_STREAMS = {
+    "event_informativeness": 101,
+    "spatial_cue": 104,
+    "modality_complementarity": 105,
+    "informative_region": 106,
+}
 
 
-def _dial_rng(config: SynthActConfig, kind: str, index: int, dial: str) -> np.random.Generator:
-    """A dial's own stream, so that the sample's main stream draws as without the dial."""
-    return np.random.default_rng([config.seed, KINDS.index(kind), index, _DIAL_STREAMS[dial]])
+def _dial_rng(config: SynthActConfig, kind: str, index: int | tuple, dial: str) -> np.random.Generator:
+    """A dial's own stream, so that the sample's main stream draws as without the dial;
+    ``index``: a workflow's index or a clip's (class, subject, repetition)."""
+    index = index if isinstance(index, tuple) else (index,)
+    return np.random.default_rng([config.seed, KINDS.index(kind), *index, _DIAL_STREAMS[dial]])
 
 
 def _subject(config: SynthActConfig, subject_id: int) -> Subject:
@@ -221,34 +246,114 @@ def clip_index(config: SynthActConfig) -> list[tuple[int, int, int]]:
     ]
 
 
+def complementary_pairs(config: SynthActConfig) -> tuple:
+    """The rows of COMPLEMENTARY_PAIRS XOR-coded at the config's modality_complementarity
+    x: the first round(6 x) (halves round up: 0.25 converts two)."""
+    count = int(np.floor(config.modality_complementarity * len(COMPLEMENTARY_PAIRS) + 0.5))
+    return COMPLEMENTARY_PAIRS[:count]
+
+
+_BY_NAME = {a.name: a for a in RECOGNITION_FULL}
+# a converted pair's object: a square of its colour (what tells it apart), large enough
+# (about 6 x 6 pixels at 48) to stay clearly visible on the busy background
+PATCH_SIZE = (0.3, 0.3)
+
+
+def _complementary_draw(pair: tuple, name: str, rng: np.random.Generator) -> tuple[Action, str]:
+    """The motion and object of a clip of class ``name`` in a converted pair.
+
+    The pair's rule: motion A with object A or motion B with object B is class P, the
+    other two combinations Q. The motion is drawn at random; the object is then the one
+    the clip's class calls for. Each class sees both motions and both objects equally
+    often, so neither alone tells P from Q (and the classes stay balanced, unlike drawing
+    both and reading off the label).
+    """
+    p, _, motion_a, motion_b, object_a, object_b = pair
+    first = bool(rng.random() < 0.5)
+    same = name == p  # P pairs each motion with its own object
+    obj = (object_a if first else object_b) if same else (object_b if first else object_a)
+    return _BY_NAME[motion_a if first else motion_b], obj
+
+
+def _object_placement(config: SynthActConfig, index: tuple, u: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """The informative_region dial at level x: the object's size factor 1 - 0.6 x (width
+    and height, so its area goes down to 0.16 of today's), and its [T, 2] offset from the
+    hand's tip in the image plane (metres; x right, y down):
+
+        x * (o + d * (u - 1/2)),
+
+    o uniform in a disc of radius 0.4 m and d of length 0.3 m in a uniform direction, drawn
+    per performance from the dial's stream; u the phase of each kept frame. Where the
+    informative pixels are thus changes from clip to clip and drifts within a clip.
+    (1.0, None) at x = 0: today's object, at the tip.
+    """
+    x = config.informative_region
+    if x == 0.0:
+        return 1.0, None
+    rng = _dial_rng(config, "clips", index, "informative_region")
+    radius, angle, heading = 0.4 * np.sqrt(rng.random()), rng.uniform(0, 2 * np.pi), rng.uniform(0, 2 * np.pi)
+    start = radius * np.array([np.cos(angle), np.sin(angle)])
+    drift = 0.3 * np.array([np.cos(heading), np.sin(heading)])
+    return 1.0 - 0.6 * x, x * (start + drift * (u[:, None] - 0.5))  # [T, 2]
+
+
 def make_clips(config: SynthActConfig, cls: int, subject_id: int, rep: int) -> list[Sample]:
-    """One performance of class ``cls``, seen from every view: ``len(views)`` clips."""
+    """One performance of class ``cls``, seen from every view: ``len(views)`` clips.
+
+    In a pair XOR-coded by modality_complementarity (:func:`complementary_pairs`) the
+    skeleton performs the drawn motion while RGB shows the body held still in its rest
+    pose where the subject stands (not its mean pose over the clip, which would tell the
+    motion apart) and the drawn object as a square patch (PATCH_SIZE) of its colour fixed at the rest pose's dominant hand,
+    visible throughout: the motion is seen only in the skeleton, the object only in RGB.
+    Both motions last as the pair's first class does, so the clip's length tells neither.
+    """
     check_dials(config, "clips")
     actions = vocabulary(config)
     action = actions[cls]
     rng = _rng(config, "clips", cls, subject_id, rep)
     subject = _subject(config, subject_id)
-    hand, mirror = _acting_hand(action, subject)
-    n = _frames(rng.uniform(*action.duration) / subject.speed, config.fps)
-    tracks = _place(trajectories(action, n, subject.amplitude, rng, mirror=mirror), rng)
+    pair = next((row for row in complementary_pairs(config) if action.name in row[:2]), None)
+    performed, obj, duration = action, action.obj, action.duration
+    if pair is not None:
+        dial_rng = _dial_rng(config, "clips", (cls, subject_id, rep), "modality_complementarity")
+        performed, obj = _complementary_draw(pair, action.name, dial_rng)
+        duration = _BY_NAME[pair[0]].duration
+    hand, mirror = _acting_hand(performed, subject)
+    n = _frames(rng.uniform(*duration) / subject.speed, config.fps)
+    motion = trajectories(performed, n, subject.amplitude, rng, mirror=mirror)
+    tracks = _place(motion, rng)
     positions, _ = forward_kinematics(tracks, subject)
     keep = np.round(np.linspace(0, n - 1, config.clip_frames)).astype(int)  # uniform temporal sampling
     u = keep / (n - 1)
     visible = (u >= action.obj_window[0]) & (u <= action.obj_window[1])
+    drawn = positions[keep]  # [T, J, 3] the body RGB shows
+    if pair is not None:
+        hand, visible = ("left" if subject.left_handed else "right"), np.ones(len(keep), bool)
+        # where the subject stands and faces, without the motion
+        spot = {name: np.full(n, np.mean(tracks[name] - motion.get(name, 0.0))) for name in ("root_x", "root_z", "yaw")}
+        drawn = forward_kinematics(spot, subject)[0][keep]
+    obj_scale, obj_offset = _object_placement(config, (cls, subject_id, rep), u)
     samples = []
     for view in config.views:
         view_rng = _rng(config, "clips", cls, subject_id, rep, view)
         cam, sk2d = _observe(positions[keep], view, config.image_size, view_rng)
+        drawn_2d, drawn_depth = sk2d, cam[..., 2]
+        if pair is not None:
+            drawn_cam = VIEWS[view].to_camera(drawn)
+            drawn_2d, drawn_depth = VIEWS[view].project(drawn_cam, config.image_size), drawn_cam[..., 2]
         rgb = render(
-            sk2d,
-            cam[..., 2],
+            drawn_2d,
+            drawn_depth,
             VIEWS[view].focal * config.image_size,
             subject.colors,
-            action.obj,
+            obj,
             visible,
             hand,
             config.image_size,
             view_rng,
+            obj_size=None if pair is None else PATCH_SIZE,
+            obj_scale=obj_scale,
+            obj_offset=obj_offset,
         )
         samples.append(
             Sample(
@@ -264,11 +369,12 @@ def make_clips(config: SynthActConfig, cls: int, subject_id: int, rep: int) -> l
                 view=view,
                 meta={
                     "image_size": config.image_size,
-                    "object": action.obj,
+                    "object": obj,
                     "source_frames": int(n),
                     "left_handed": subject.left_handed,
                     "setup": 1,
                     "replication": rep + 1,
+                    **({"motion": performed.name} if pair is not None else {}),
                 },
             )
         )

@@ -73,6 +73,9 @@ def render(
     hand: str,
     size: int,
     rng: np.random.Generator,
+    obj_size: tuple | None = None,
+    obj_scale: float = 1.0,
+    obj_offset: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw the body.
 
@@ -81,6 +84,10 @@ def render(
         focal_px: focal length in pixels (sizes in metres -> pixels at each depth).
         colors: [5, 3] part colours; obj: held object name or None;
         obj_visible: [T] bool; hand: "left" or "right", the hand holding it.
+        obj_size: (width, height) in metres instead of the object's own; obj_scale
+            multiplies them.
+        obj_offset: [T, 2] metres in the image plane (x right, y down) from the hand's
+            tip to the object's centre; None: at the tip.
 
     Returns:
         [T, size, size, 3] uint8.
@@ -102,8 +109,14 @@ def render(
     frames[np.linalg.norm(pixels[None] - head[:, None], axis=-1) < np.maximum(head_r, 1.0)[:, None]] = SKIN
     if obj is not None:
         shape, w, h, rgb = OBJECTS[obj]
+        if obj_size is not None:
+            shape, (w, h) = "rect", obj_size
+        if obj_scale != 1.0:
+            w, h = w * obj_scale, h * obj_scale
         tip = skeleton2d[:, J[f"{hand}_hand_tip"]]
         scale = focal_px / depth[:, J[f"{hand}_hand"]]
+        if obj_offset is not None:
+            tip = tip + (obj_offset * scale[:, None]).astype(np.float32)
         offset = pixels[None] - tip[:, None]  # [T, P, 2]
         if shape == "rect":
             inside = (np.abs(offset[..., 0]) < (w / 2 * scale)[:, None]) & (
