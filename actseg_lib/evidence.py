@@ -257,26 +257,39 @@ def budget_table(runs_by_arm: Mapping[str, Sequence[Mapping]], metric: str, tail
         plateaus = [plateau(run["history"], metric, tail, tolerance) for run in runs]
         data[arm] = plateaus
         epochs = {len(run["history"]) for run in runs}
+        mean = mean_curve_plateau(runs, metric, tail, tolerance) if len(epochs) == 1 else None
         rows.append(
             (
                 arm,
                 ", ".join(map(str, sorted(epochs))),
                 f"{sum(p.flattened for p in plateaus)} of {len(plateaus)}",
                 f"{max(p.gain_in_tail for p in plateaus):+.1f}",
+                "" if mean is None else f"{mean.gain_in_tail:+.1f}",
                 ", ".join(str(p.best_epoch) for p in plateaus),
             )
         )
     caption = (
         f"Flattened: the best validation {metric} of the last {tail:.0%} of epochs is at most "
-        f"{tolerance:g} points above the best before them."
+        f"{tolerance:g} points above the best before them; the mean curve (over the seeds, epoch "
+        "by epoch) averages out much of a single curve's noise."
     )
     return Table(
-        ("arm", "epochs", "flattened", "largest late gain", "best epoch per seed"),
+        ("arm", "epochs", "flattened", "largest late gain", "mean curve's late gain", "best epoch per seed"),
         rows,
         caption=caption,
-        align=("left", "right", "right", "right", "left"),
+        align=("left", "right", "right", "right", "right", "left"),
         data=data,
     )
+
+
+def mean_curve_plateau(runs: Sequence[Mapping], metric: str, tail: float = 0.25, tolerance: float = 0.5) -> Plateau:
+    """:func:`plateau` of the seeds' mean validation curve (runs of equal length): a noisy
+    single curve can gain a few points late by chance; the mean of five rarely does."""
+    curves = [[float(e["val"][metric]) for e in run["history"] if "val" in e] for run in runs]
+    if len({len(c) for c in curves}) != 1:
+        raise ValueError(f"mean_curve_plateau: curves of different lengths {sorted({len(c) for c in curves})}")
+    mean = [sum(values) / len(values) for values in zip(*curves)]
+    return plateau([{"val": {metric: v}} for v in mean], metric, tail, tolerance)
 
 
 def dose_response(

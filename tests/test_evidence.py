@@ -111,6 +111,14 @@ def test_budget_table_counts_flattened_seeds():
     }
     table = evidence.budget_table(by_arm, "f1@50")
     assert table.column("flattened") == ["2 of 2", "0 of 2"]
+    assert table.column("mean curve's late gain") == ["+0.0", "+10.0"]
+
+
+def test_mean_curve_plateau_averages_the_seeds_epoch_by_epoch():
+    noisy = [{"history": history(v)} for v in ([50, 60, 58, 61], [50, 60, 62, 59])]
+    assert not evidence.plateau(noisy[0]["history"], "f1@50").flattened  # +1 late, by chance
+    mean = evidence.mean_curve_plateau(noisy, "f1@50")
+    assert mean.best_in_tail == 60 and mean.flattened  # the mean curve: 50, 60, 60, 60
 
 
 def test_dose_response_pairs_within_each_level():
@@ -185,7 +193,7 @@ def test_every_claim_has_its_data_and_the_recognition_arms_build():
     for claim_id in ("S1", "S2", "D1", "D2", "D3"):
         claim = claims.CLAIMS[claim_id]
         for arm, overrides in claim.arms.items():
-            assert set(overrides) <= {"model"}, f"{claim_id} {arm}: only model settings differ"
+            assert set(overrides) <= {"model", "train"}, f"{claim_id} {arm}: model settings and the budget"
             build_model(claim.model, "reduced", **overrides.get("model", {}))
 
 
