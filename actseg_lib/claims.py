@@ -275,6 +275,7 @@ DOSE_RESPONSES = {
     "D1": DoseResponse(
         "D1", "informative_region", (0.0, 0.5, 1.0), 0.0, (("3D deformable (paper)", "standard attention"),)
     ),
+    "D2": DoseResponse("D2", "modality_complementarity", (0.0, 0.5, 1.0), 0.0, (("tokens, the only path", "no path"),)),
     "G1": DoseResponse(
         "G1", "event_informativeness", (0.0, 0.5, 1.0), 1.0, (("masked", "unmasked"), ("masked", "no guidance"))
     ),
