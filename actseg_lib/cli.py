@@ -1,7 +1,12 @@
 """The ``actseg`` command line.
 
 ``info`` reports versions and the device; ``synth`` writes SynthAct in a real
-dataset's format. ``train`` and ``evaluate`` arrive with the training engine.
+dataset's format; ``train`` and ``evaluate`` wrap :mod:`actseg_lib.engine.run`.
+
+A user's mistake (an unknown model or option, a missing folder, a malformed file, a
+checkpoint that does not fit) ends the command with one line, ``actseg: error: ...``,
+and a non-zero status (2 for the command line itself, 1 otherwise); ``--debug`` shows
+the traceback instead. Anything else is a bug and shows its traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +16,76 @@ import sys
 from pathlib import Path
 
 from . import __version__
+
+# what a user's mistake raises: the library's ValueErrors (FormatError among them) and
+# paths that are not there; a missing optional package; a loss that diverged
+USER_ERRORS = (ValueError, OSError, ImportError, FloatingPointError)
+
+
+class UsageError(ValueError):
+    """A mistake in the command line itself (exit status 2, as argparse's own)."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, with its errors on one line (no usage block above them)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's message on one line (a KeyError's without its quotes)."""
+    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+    return " ".join(str(text).split()) or type(error).__name__
+
+
+def check_overrides(name: str, size: str, overrides: dict) -> None:
+    """A UsageError for an unknown model, section or ``--set`` key, before any work: the
+    keys a section takes are the model's constructor arguments (``model``), the fields of
+    :class:`TrainConfig` (``train``), the loss's arguments (``loss``) and what data
+    preparation reads (``data``)."""
+    import inspect
+    from dataclasses import fields
+
+    from .engine.config import TrainConfig
+    from .engine.run import DATA_KEYS, merge_overrides
+    from .models.registry import list_models, model_config, model_entry
+
+    if name not in list_models():
+        raise UsageError(f"unknown model {name!r}; registered: {', '.join(list_models())} (see actseg models)")
+    entry = model_entry(name)
+    try:
+        merge_overrides(model_config(name, size), overrides)
+    except ValueError as error:
+        raise UsageError(f"--set: {error}") from None
+
+    def arguments(function, leave_out=()) -> set | None:  # None: takes any keyword
+        parameters = inspect.signature(function).parameters.values()
+        if any(p.kind == p.VAR_KEYWORD for p in parameters):
+            return None
+        return {p.name for p in parameters} - set(leave_out)
+
+    if entry.task == "segmentation":
+        from .losses import SegmentationLoss
+
+        loss_keys = arguments(entry.loss or SegmentationLoss)
+    else:
+        from .engine.tasks import RecognitionTask
+
+        loss_keys = arguments(RecognitionTask, leave_out=("augment",))
+    known = {
+        "model": arguments(entry.model_class),
+        "train": {f.name for f in fields(TrainConfig)},
+        "loss": loss_keys,
+        "data": set(DATA_KEYS),
+    }
+    for section, values in overrides.items():
+        unknown = sorted(set(values) - known[section]) if known[section] is not None else []
+        if unknown:
+            raise UsageError(
+                f"--set {section}.{unknown[0]}: {name} has no {section} option {unknown[0]!r}; "
+                f"its {section} options: {', '.join(sorted(known[section]))}"
+            )
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -70,6 +145,12 @@ def _train(args: argparse.Namespace) -> int:
     from .engine import distributed
     from .engine.run import summary_line, train_model
 
+    overrides = _overrides(args)
+    # logging is no part of the recipe: --set train.tensorboard=True is the flag's other spelling
+    tensorboard = bool(overrides.get("train", {}).pop("tensorboard", False)) or args.tensorboard
+    if overrides.get("train") == {}:
+        del overrides["train"]
+    check_overrides(args.model, args.size, overrides)
     out = args.out or default_out(args.model, args.size, args.data)
     try:
         results = train_model(
@@ -78,9 +159,10 @@ def _train(args: argparse.Namespace) -> int:
             size=args.size,
             out_dir=out,
             resume=args.resume,
-            overrides=_overrides(args),
+            overrides=overrides,
             progress=not args.no_progress,
             device=args.device,
+            tensorboard=tensorboard,
         )
         if distributed.current().is_main:
             print(summary_line(results))
@@ -141,21 +223,30 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="actseg",
         description=(
             "Train and evaluate the book's action recognition and segmentation models "
-            "(STAR-Transformer, 3D deformable transformer, SigFormer, InterAct)."
+            "(STAR-Transformer, 3D deformable transformer, SigFormer, InterAct). "
+            "A mistake ends a command with one line, actseg: error: ...; --debug shows the traceback."
         ),
     )
     parser.add_argument("--version", action="version", version=f"actseg {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    info = commands.add_parser("info", help="print library, PyTorch and device versions")
+    parser.add_argument("--debug", action="store_true", help="on an error, show the full traceback")
+    # also accepted after the command (SUPPRESS: absent there, the top level's value holds)
+    debug = ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[debug], **kwargs)
+
+    info = command("info", help="print library, PyTorch and device versions")
     info.set_defaults(run=_info)
 
     from .data.formats import FORMATS  # a dict of names: cheap to import
 
-    synth = commands.add_parser(
+    synth = command(
         "synth",
         help="write SynthAct in a real dataset's format",
         description="Generate (or load from the cache) SynthAct and write it in the file "
@@ -172,9 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     data_help = (
         "the data: synthact:<clips|packaging|daily>[:<reduced|full>][,<dial>=<value>...] (dials: "
         "actseg_lib.data.synthact.DIALS), real:<watch|basic_motions>, "
-        "or <format>:<path> with a format of `actseg synth --help`"
+        "or <format>:<path>[,<option>=<value>...] with a format of `actseg synth --help` and options "
+        "of its reader (keywords of actseg_lib.data.formats.<format>.read), e.g. "
+        "openpack:/data/openpack,model=mmpose or mstcn:/data/50salads,allow_length_mismatch=True"
     )
-    train = commands.add_parser(
+    train = command(
         "train",
         help="train a model and evaluate it on the test split",
         description="Train a registered model (see `actseg models`) with its reduced or full (paper) "
@@ -194,8 +287,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="reduced: minutes on a CPU; full: the paper's configuration (GPU)",
     )
     train.add_argument("--out", help="run folder (default runs/<model>-<size>-<data>)")
-    train.add_argument("--resume", action="store_true", help="continue from --out/last.pt if it exists")
-    train.add_argument("--epochs", type=int, help="override the number of epochs")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from --out/last.pt if it exists, to its own number of epochs or to --epochs; "
+        "extending a run to more epochs makes the learning-rate schedule that of a run of the new "
+        "length, continued from the step reached (a finished cosine decay rises again)",
+    )
+    train.add_argument("--epochs", type=int, help="override the number of epochs (with --resume: extend the run)")
     train.add_argument("--batch-size", type=int, help="override the batch size (per process)")
     train.add_argument("--lr", type=float, help="override the learning rate")
     train.add_argument("--seed", type=int, help="override the seed")
@@ -207,10 +306,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="override any configuration value, e.g. --set model.num_layers=6 (repeatable)",
     )
     train.add_argument("--device", help="cpu, cuda or cuda:N (default: the GPU if there is one)")
-    train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    train.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress (by default a bar per epoch in a terminal, a line per epoch in a log)",
+    )
+    train.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also log every epoch to --out/tensorboard (needs the tensorboard package); "
+        "history.csv beside results.json is always written",
+    )
     train.set_defaults(run=_train)
 
-    evaluate = commands.add_parser(
+    evaluate = command(
         "evaluate",
         help="score a checkpoint on a data split",
         description="Evaluate a best.pt or last.pt written by `actseg train`, with "
@@ -224,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
     evaluate.set_defaults(run=_evaluate)
 
-    recs = commands.add_parser(
+    recs = command(
         "records",
         help="check, re-record and re-key the recorded runs",
         description="Recorded runs (records/, see records/README.md): results files of runs the book reports "
@@ -254,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
         canary.set_defaults(**{flag: None})
     recs.set_defaults(run=_records)
 
-    models = commands.add_parser("models", help="list the registered models")
+    models = command("models", help="list the registered models")
     models.set_defaults(run=_models)
     return parser
 
@@ -265,7 +374,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return args.run(args)
+    try:
+        return args.run(args)
+    except USER_ERRORS as error:
+        if args.debug:
+            raise
+        prog = f"actseg {args.command}" if isinstance(error, UsageError) else "actseg"
+        print(f"{prog}: error: {one_line(error)}", file=sys.stderr)
+        return 2 if isinstance(error, UsageError) else 1
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("actseg: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

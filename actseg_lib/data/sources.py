@@ -7,8 +7,13 @@ real datasets' formats.
   e.g. ``synthact:daily``, ``synthact:packaging,event_informativeness=0.5`` or
   ``synthact:daily:reduced,spatial_cue=relative,duration_spread=2`` (dials:
   :data:`actseg_lib.data.synthact.DIALS`);
-* ``<format>:<path>`` -- a dataset on disk in a real format, e.g. ``mstcn:/data/50salads``
-  (formats: :data:`actseg_lib.data.formats.FORMATS`);
+* ``<format>:<path>[,<option>=<value>...]`` -- a dataset on disk in a real format, e.g.
+  ``mstcn:/data/50salads`` (formats: :data:`actseg_lib.data.formats.FORMATS`), with
+  options of the format's reader (the keywords of ``actseg_lib.data.formats.<format>.read``,
+  each value read as its default's type; booleans as True/False, true/false or 1/0):
+  ``openpack:/data/openpack,model=mmpose``,
+  ``mstcn:/data/50salads,allow_length_mismatch=True``, ``dest:/data/pku,dataset=pku-mmd``.
+  Only trailing ``,<name>=<value>`` parts are options, so a path may hold commas;
 * ``real:<name>`` -- small real data shipped in PyPI packages: ``real:watch`` (seglearn's
   smartwatch exercise sets, one untrimmed sequence per subject) or ``real:basic_motions``
   (BasicMotions' train and test clips).
@@ -16,6 +21,10 @@ real datasets' formats.
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -67,6 +76,59 @@ def parse_synthact(spec: str) -> tuple[str, str, dict]:
     return kind, preset, dials
 
 
+_OPTION = re.compile(r"\s*([A-Za-z_]\w*)\s*=(.*)", re.DOTALL)
+
+
+def reader_options(fmt: str) -> dict[str, object]:
+    """The options of format ``fmt``'s reader: its keywords after the root and their
+    defaults (read from its signature, so a keyword added to a reader is an option)."""
+    reader = importlib.import_module(f"{formats.__name__}.{fmt}").read
+    parameters = list(inspect.signature(reader).parameters.values())[1:]
+    return {p.name: p.default for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _option_value(text: str, default):
+    """``text`` as a value of ``default``'s type; a literal (or bare text) when the default is None or a tuple."""
+    if isinstance(default, bool):
+        words = {"true": True, "1": True, "false": False, "0": False}
+        if text.lower() not in words:
+            raise ValueError("True or False")
+        return words[text.lower()]
+    if isinstance(default, (int, float, str)):
+        try:
+            return type(default)(text)
+        except ValueError:
+            raise ValueError(f"{'an integer' if isinstance(default, int) else 'a number'}") from None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_format_spec(spec: str) -> tuple[str, str, dict]:
+    """``<format>:<path>[,<option>=<value>...]`` -> (format, path, options), each option
+    a keyword of the format's reader with a value of its default's type; a one-line
+    ValueError for an unknown option or a value that does not fit."""
+    fmt, _, rest = spec.partition(":")
+    parts = rest.split(",")
+    settings = []
+    while len(parts) > 1 and _OPTION.fullmatch(parts[-1]):
+        settings.insert(0, parts.pop())
+    path = ",".join(parts)
+    known = reader_options(fmt)
+    options = {}
+    for setting in settings:
+        name, text = (group.strip() for group in _OPTION.fullmatch(setting).groups())
+        if name not in known:
+            listed = ", ".join(f"{k}={v!r}" for k, v in known.items()) or "none"
+            raise ValueError(f"--data {spec!r}: the {fmt} reader has no option {name!r}; its options: {listed}")
+        try:
+            options[name] = _option_value(text, known[name])
+        except ValueError as expected:
+            raise ValueError(f"--data {spec!r}: option {name}={text!r}; expected {expected}") from None
+    return fmt, path, options
+
+
 def load_data(spec: str, progress: bool = True):
     """The samples named by a ``--data`` spec (see the module docstring)."""
     source, sep, rest = spec.partition(":")
@@ -95,7 +157,8 @@ def load_data(spec: str, progress: bool = True):
             f"--data {spec!r}: unknown source {source!r}; expected 'synthact', 'real' or one of "
             f"{', '.join(formats.FORMATS)}"
         )
-    return formats.read(source, rest)
+    fmt, path, options = parse_format_spec(spec)
+    return formats.read(fmt, path, **options)
 
 
 def source_split(samples, spec: str, val_fraction: float = 0.15, seed: int = 0) -> dict[str, np.ndarray] | None:

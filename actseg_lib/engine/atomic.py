@@ -7,6 +7,9 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+# temporary files are ".<name>.<random>.tmp" beside the target (hidden, and named for it)
+TEMPORARY_SUFFIX = ".tmp"
+
 
 @contextmanager
 def atomic_write(path, mode: str = "wb", encoding: str | None = None):
@@ -19,7 +22,7 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, mode, encoding=encoding) as f:
             yield f
@@ -37,3 +40,15 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None):
             os.close(dir_fd)
     except OSError:  # some filesystems (and Windows) cannot fsync a folder
         pass
+
+
+def remove_leftovers(folder) -> list[Path]:
+    """Remove the temporary files that writes killed mid-way (SIGKILL, a power cut) left
+    in ``folder``; they are never read, only take space. Returns what was removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    leftovers = [p for p in folder.glob(f".*.*{TEMPORARY_SUFFIX}") if p.is_file()]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers

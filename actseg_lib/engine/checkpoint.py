@@ -30,7 +30,13 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:
-        raise ValueError(f"checkpoint {path}: cannot be read as a weights-only torch checkpoint ({error})") from error
+        # torch's own message runs to many lines; the unpickler's error it wraps says what failed
+        inner = error.__context__ if "Weights only load failed" in str(error) and error.__context__ else error
+        reason = " ".join(str(inner).split()).partition(". Please use")[0] or type(inner).__name__
+        raise ValueError(
+            f"checkpoint {path}: cannot be read as a weights-only torch checkpoint ({reason[:200]}); "
+            "is it a best.pt or last.pt written by actseg?"
+        ) from error
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(
             f"checkpoint {path}: expected an actseg checkpoint (format {CHECKPOINT_FORMAT}), "

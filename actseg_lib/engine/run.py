@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -40,6 +41,10 @@ def data_slug(data: str) -> str:
 def default_runs_dir() -> Path:
     """``$ACTSEG_RUNS``, else ``~/.cache/actseg/runs``: where notebooks keep their runs."""
     return Path(os.environ.get("ACTSEG_RUNS") or Path.home() / ".cache" / "actseg" / "runs")
+
+
+# the keys of a run's "data" section: what prepare_task_data and make_task read
+DATA_KEYS = ("inputs", "sample_rate", "skeleton_origin", "num_frames", "augment")
 
 
 def prepare_task_data(
@@ -118,6 +123,7 @@ def train_model(
     samples=None,
     device=None,
     evaluate_test: bool = True,
+    tensorboard: bool = False,
 ) -> dict:
     """Train registered model ``name`` on ``data`` and evaluate it on the test split.
 
@@ -130,11 +136,23 @@ def train_model(
     Writes ``last.pt``, ``best.pt`` and ``results.json`` under ``out_dir`` (rank 0) and
     returns the results dict. ``overrides``: ``{"train": {"epochs": 5}, "model": {...}}``.
     ``resume``: continue from ``out_dir/last.pt`` when present (a finished run is loaded,
-    not retrained). Under ``torchrun`` every rank calls this; DDP is set up here.
+    not retrained); ``overrides["train"]["epochs"]`` beyond the checkpoint's extends it
+    (without it, the checkpoint's number of epochs holds). ``tensorboard``: also log the
+    epochs to ``out_dir/tensorboard``. At the full size on a CPU (with ``progress``) a
+    line estimates the time per epoch first. Under ``torchrun`` every rank calls this;
+    DDP is set up here.
     """
+    if tensorboard:
+        from .trainer import require_tensorboard
+
+        require_tensorboard()  # before minutes of data preparation, not after
     info = distributed.init_distributed()
     entry = model_entry(name)
     config = merge_overrides(model_config(name, size), overrides)
+    last = Path(out_dir) / "last.pt" if resume and out_dir is not None else None
+    saved_train = load_checkpoint(last)["train_config"] if last is not None and last.exists() else None
+    if saved_train and "epochs" not in (overrides or {}).get("train", {}):
+        config["train"]["epochs"] = saved_train["epochs"]  # resume to the length it was started with
     train_config = TrainConfig.from_dict(config["train"])
     dataset = prepare_task_data(entry.task, data, config["data"], samples=samples, progress=progress and info.is_main)
     model_kwargs = {**config["model"], **data_model_kwargs(entry.model_class, dataset)}
@@ -158,7 +176,10 @@ def train_model(
         device=device,
         run_info=run_info,
         progress=progress,
+        tensorboard=tensorboard,
     )
+    if size == "full" and trainer.device.type == "cpu" and progress and info.is_main:
+        print(epoch_time_estimate(trainer, dataset.dataset("train")), file=sys.stderr, flush=True)
     started = time.perf_counter()
     val = dataset.dataset("val") if len(dataset.splits.get("val", [])) else None
     trainer.fit(dataset.dataset("train"), val, resume=resume)
@@ -191,6 +212,19 @@ def train_model(
     return results
 
 
+def epoch_time_estimate(trainer, train_set, steps: int = 2) -> str:
+    """One line: a training epoch's time here, from ``steps`` timed steps."""
+    per_step = trainer.seconds_per_step(train_set, steps)
+    per_epoch = per_step * trainer.steps_per_epoch(train_set)
+    minutes, seconds = divmod(round(per_epoch), 60)
+    took = f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min {seconds} s"
+    took = took if minutes else f"{seconds} s"
+    return (
+        f"full size on a CPU: about {took} per epoch (an estimate: one step took {per_step:.2f} s; "
+        f"validation not counted); a GPU is the place for --size full"
+    )
+
+
 def summary_line(results: dict) -> str:
     best = results.get("best") or {}
     parts = [f"{results['model']} ({results['size']}, {results['parameters']:,} parameters) on {results['data']}:"]
@@ -210,7 +244,17 @@ def load_trained(checkpoint, device=None):
     if "model" not in run_info or "model_config" not in run_info:
         raise ValueError(f"checkpoint {checkpoint}: no run_info (model name and config); was it written by actseg?")
     model = build_model(run_info["model"], run_info["size"], **run_info["model_config"])
-    model.load_state_dict(state["model"])
+    expected, saved = model.state_dict(), state["model"]
+    missing = [k for k in expected if k not in saved]
+    unexpected = [k for k in saved if k not in expected]
+    reshaped = [k for k in expected if k in saved and saved[k].shape != expected[k].shape]
+    if missing or unexpected or reshaped:  # torch would list every key over many lines
+        raise ValueError(
+            f"checkpoint {checkpoint}: its weights do not fit {run_info['model']} as this version builds it "
+            f"({len(missing)} missing, {len(unexpected)} unexpected, {len(reshaped)} of another shape, e.g. "
+            f"{(missing + unexpected + reshaped)[0]!r}); retrain, or use the version that wrote it"
+        )
+    model.load_state_dict(saved)
     model.to(device or "cpu").eval()
     return model, run_info
 
