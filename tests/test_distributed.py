@@ -46,5 +46,5 @@ def test_two_gloo_processes_agree_with_each_other_and_with_one_process(tmp_path)
     assert rank0["test"] == rank1["test"]  # gathered evaluation: every rank reports the same metrics
     for (loss2, val2), (loss1, val1) in zip(rank0["history"], single["history"]):
         assert abs(loss2 - loss1) < 1e-4 and val2 == val1
-    # rank 0 alone writes checkpoints
-    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
+    # rank 0 alone writes checkpoints (and the history)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["best.pt", "history.csv", "last.pt"]

@@ -66,11 +66,11 @@ def test_override_values_are_parsed():
         parse_override("epochs=5")
 
 
-def test_unknown_model_and_section_are_explained(tmp_path):
+def test_unknown_model_and_section_are_explained(tmp_path, capsys):
     from tiny_data import write_tiny_mstcn
 
     spec = write_tiny_mstcn(tmp_path / "data", num=4)
-    with pytest.raises(KeyError, match="unknown model"):
-        main(["train", "nope", "--data", spec, "--out", str(tmp_path / "run")])
-    with pytest.raises(ValueError, match="override section 'optim'"):
-        main(["train", "ms_tcn", "--data", spec, "--set", "optim.lr=1", "--out", str(tmp_path / "run")])
+    assert main(["train", "nope", "--data", spec, "--out", str(tmp_path / "run")]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
+    assert main(["train", "ms_tcn", "--data", spec, "--set", "optim.lr=1", "--out", str(tmp_path / "run")]) == 2
+    assert "override section 'optim'" in capsys.readouterr().err

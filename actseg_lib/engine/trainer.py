@@ -154,7 +154,9 @@ class Trainer:
         widgets there), ``"lines"`` when stderr is a file or a pipe, ``"off"``."""
         if not self.progress:
             return "off"
-        if "ipykernel" in sys.modules:
+        ipython = sys.modules.get("IPython")  # a Jupyter kernel, as tqdm.auto tells it
+        shell = ipython.get_ipython() if ipython is not None else None
+        if shell is not None and "IPKernelApp" in getattr(shell, "config", {}):
             return "notebook"
         return "bars" if sys.stderr.isatty() else "lines"
 
