@@ -68,3 +68,13 @@ def test_rng_state_survives_a_weights_only_checkpoint(tmp_path):
     set_rng_state(load_checkpoint(tmp_path / "rng.pt")["rng"])
     assert (random.random(), np.random.rand()) == expected[:2]
     assert torch.equal(torch.rand(1), expected[2])
+
+
+def test_unreadable_checkpoints_are_explained_on_one_line(tmp_path):
+    garbage, empty = tmp_path / "garbage.pt", tmp_path / "empty.pt"
+    garbage.write_bytes(bytes(range(256)) * 3)
+    empty.write_bytes(b"")
+    for path in (garbage, empty):
+        with pytest.raises(ValueError, match=f"checkpoint {path}: cannot be read") as error:
+            load_checkpoint(path)
+        assert "\n" not in str(error.value) and len(str(error.value)) < 300

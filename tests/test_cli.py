@@ -128,10 +128,17 @@ def test_debug_shows_the_traceback_and_bugs_show_anyway(capsys, spec, tmp_path, 
         main(train_args(spec, tmp_path / "run"))
 
 
-def test_resume_extends_a_finished_run(capsys, spec, tmp_path):
+def test_resume_extends_a_finished_run(capsys, spec, tmp_path, monkeypatch):
     run, cosine = tmp_path / "run", ["--set", "train.scheduler=cosine", "--no-progress"]
     assert main(train_args(spec, run, "--epochs", "2", *cosine)) == 0
     two = load_checkpoint(run / "last.pt")
+    rates, step = [], torch.optim.Adam.step
+
+    def recorded_step(optimizer, *args, **kwargs):
+        rates.append(optimizer.param_groups[0]["lr"])
+        return step(optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recorded_step)
     assert main(train_args(spec, run, "--epochs", "3", "--resume", *cosine)) == 0
     assert "resumed from" in capsys.readouterr().err
     three = load_checkpoint(run / "last.pt")
@@ -143,6 +150,8 @@ def test_resume_extends_a_finished_run(capsys, spec, tmp_path):
     steps = three["scheduler"]["last_epoch"] // 3
     expected = 0.01 * lr_factor(3 * steps, steps, TrainConfig(epochs=3, lr=0.01, scheduler="cosine"))
     assert three["history"][2]["lr"] == pytest.approx(expected)
+    new_schedule = TrainConfig(epochs=3, lr=0.01, scheduler="cosine")
+    assert rates == pytest.approx([0.01 * lr_factor(2 * steps + i, steps, new_schedule) for i in range(steps)])
     assert two["history"][1]["lr"] == pytest.approx(0.0)
     # without --epochs a resumed run keeps its own length: loaded, not extended to the default
     assert main(train_args(spec, run, "--resume", *cosine)) == 0

@@ -5,7 +5,14 @@ import pytest
 
 from actseg_lib.common.skeletons import NTU_TO_COCO, NTU_TO_PENN
 from actseg_lib.data import formats, synthact
-from actseg_lib.data.sources import FORMAT_SOURCE, for_format, load_data, parse_synthact
+from actseg_lib.data.sources import (
+    FORMAT_SOURCE,
+    for_format,
+    load_data,
+    parse_format_spec,
+    parse_synthact,
+    reader_options,
+)
 from actseg_lib.data.synthact.generate import config_for, make_clips, make_workflow
 
 TINY = config_for(
@@ -150,3 +157,52 @@ def test_synthact_dials_reach_the_generator(tmp_path, monkeypatch):
     lengths = np.diff(np.r_[np.flatnonzero(store[0].boundaries), store[0].num_frames])
     assert lengths.std() / lengths.mean() < 0.02
     assert store.manifest["config"]["duration_spread"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "spec,expected",
+    [
+        ("openpack:/data/openpack,model=mmpose", ("openpack", "/data/openpack", {"model": "mmpose"})),
+        (
+            "mstcn:/data/50salads,allow_length_mismatch=True,split_index=2",
+            ("mstcn", "/data/50salads", {"allow_length_mismatch": True, "split_index": 2}),
+        ),
+        ("mstcn:/d,allow_length_mismatch=0", ("mstcn", "/d", {"allow_length_mismatch": False})),
+        ("mstcn:/d,fps = 30", ("mstcn", "/d", {"fps": 30.0})),
+        ("dest:/data/pku,dataset=pku-mmd", ("dest", "/data/pku", {"dataset": "pku-mmd"})),
+        ("mstcn:/data/a,b c,sample_rate=2", ("mstcn", "/data/a,b c", {"sample_rate": 2})),  # a comma in the path
+        ("mstcn:/data/a,b", ("mstcn", "/data/a,b", {})),
+    ],
+)
+def test_format_specs_with_reader_options(spec, expected):
+    assert parse_format_spec(spec) == expected
+
+
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ("mstcn:/d,nope=1", "the mstcn reader has no option 'nope'; its options: split_index=1, fps=15.0, sample_rate"),
+        ("mstcn:/d,allow_length_mismatch=maybe", "option allow_length_mismatch='maybe'; expected True or False"),
+        ("mstcn:/d,split_index=1.5", "option split_index='1.5'; expected an integer"),
+        ("ts:/d,fps=fast", "option fps='fast'; expected a number"),
+    ],
+)
+def test_bad_reader_options_say_what_was_expected(spec, message):
+    with pytest.raises(ValueError, match=message) as error:
+        load_data(spec)
+    assert "\n" not in str(error.value)
+
+
+def test_a_new_reader_keyword_is_an_option_and_reaches_the_reader(tmp_path, monkeypatch):
+    from actseg_lib.data.formats import pku
+
+    calls = []
+
+    def read(root, class_names=(), unlabelled: bool = False):
+        calls.append((root, unlabelled))
+        return []
+
+    monkeypatch.setattr(pku, "read", read)
+    assert "unlabelled" in reader_options("pku")
+    load_data(f"pku:{tmp_path},unlabelled=true")
+    assert calls == [(tmp_path, True)]
