@@ -154,9 +154,11 @@ def test_resume_extends_a_finished_run(capsys, spec, tmp_path, monkeypatch):
     assert rates == pytest.approx([0.01 * lr_factor(2 * steps + i, steps, new_schedule) for i in range(steps)])
     assert two["history"][1]["lr"] == pytest.approx(0.0)
     # without --epochs a resumed run keeps its own length: loaded, not extended to the default
+    (run / "history.csv").unlink()  # as in a run folder from before history.csv
     assert main(train_args(spec, run, "--resume", *cosine)) == 0
     assert "a finished run, loaded" in capsys.readouterr().err
     assert load_checkpoint(run / "last.pt")["epoch"] == 3
+    assert len((run / "history.csv").read_text().splitlines()) == 1 + 3
 
 
 def test_a_resumed_run_removes_a_killed_write(spec, tmp_path):

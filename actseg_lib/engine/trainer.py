@@ -356,6 +356,9 @@ class Trainer:
                 bar.close()
             if writer is not None:
                 writer.close()
+        history_csv = self.out_dir / "history.csv" if self.out_dir is not None else None
+        if history_csv is not None and self.dist.is_main and self.history and not history_csv.exists():
+            write_history_csv(self.history, history_csv)  # a run loaded from before history.csv existed
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         return self.history
@@ -407,6 +410,8 @@ class Trainer:
         """Seconds one training step takes here, timed on a copy of the model and its
         optimiser (the last of ``steps``; the first pays for warm-up). The run's weights
         and random streams are left as they were, so timing changes no number."""
+        if len(train_set) == 0:
+            raise ValueError("the training set is empty: nothing to time")
         streams = rng_state()
         model = copy.deepcopy(self.model).train()
         optimizer = build_optimizer(model, self.config)
