@@ -15,9 +15,9 @@ import shutil
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import scipy.io
@@ -234,7 +234,11 @@ def mstcn_cases() -> list[Case]:
         Case(fmt, "mapping-missing", delete("mapping.txt")),
         Case(fmt, "mapping-non-utf8", non_utf8("mapping.txt")),
         Case(fmt, "mapping-ids-skip", edit_field("mapping.txt", 0, 0, "1")),
-        Case(fmt, "mapping-wrong-delimiter", edit_lines("mapping.txt", lambda lines: [ln.replace(" ", ",", 1) for ln in lines])),
+        Case(
+            fmt,
+            "mapping-wrong-delimiter",
+            edit_lines("mapping.txt", lambda lines: [ln.replace(" ", ",", 1) for ln in lines]),
+        ),
         Case(fmt, "mapping-duplicate-name", edit_line("mapping.txt", 1, lambda line: line.split()[0] + " idle")),
         Case(fmt, "mapping-empty", write_bytes("mapping.txt", b"")),
         Case(fmt, "bundle-missing", delete("splits/test.split1.bundle")),
@@ -314,7 +318,9 @@ def pku_cases() -> list[Case]:
         Case(fmt, "labels-overlap", edit_lines(lab, lambda lines: lines + [_overlapping_pku_row(lines[0])])),
         Case(fmt, "labels-action-52", with_field(0, "52")),
         Case(fmt, "labels-action-0", with_field(0, "0")),
-        Case(fmt, "labels-class-outside-names", with_field(0, "13"), {"class_names": tuple(f"c{i}" for i in range(13))}),
+        Case(
+            fmt, "labels-class-outside-names", with_field(0, "13"), {"class_names": tuple(f"c{i}" for i in range(13))}
+        ),
         Case(fmt, "labels-negative-start", with_field(1, "-3")),
         Case(fmt, "labels-end-beyond-frames", with_field(2, "100000")),
         Case(fmt, "labels-start-after-end", label_row(lambda f: [f[0], f[2], f[1], f[3]] if f[1] != f[2] else f)),
@@ -506,9 +512,23 @@ def ts_cases() -> list[Case]:
         Case(fmt, "label-missing", case_line(lambda line: line.rsplit(":", 1)[0])),
         Case(fmt, "label-unknown", case_line(lambda line: line.rsplit(":", 1)[0] + ":juggle")),
         Case(fmt, "wrong-delimiter", case_line(lambda line: line.replace(":", ";"))),
-        Case(fmt, "unequal-length", case_line(lambda line: ":".join(c.rsplit(",", 1)[0] for c in line.split(":")[:-1]) + ":" + line.rsplit(":", 1)[1])),
-        Case(fmt, "series-length-wrong", edit_lines(t, lambda ls: [("@seriesLength 7" if ln.startswith("@seriesLength") else ln) for ln in ls])),
-        Case(fmt, "dimensions-wrong", edit_lines(t, lambda ls: [("@dimensions 74" if ln.startswith("@dimensions") else ln) for ln in ls])),
+        Case(
+            fmt,
+            "unequal-length",
+            case_line(
+                lambda line: ":".join(c.rsplit(",", 1)[0] for c in line.split(":")[:-1]) + ":" + line.rsplit(":", 1)[1]
+            ),
+        ),
+        Case(
+            fmt,
+            "series-length-wrong",
+            edit_lines(t, lambda ls: [("@seriesLength 7" if ln.startswith("@seriesLength") else ln) for ln in ls]),
+        ),
+        Case(
+            fmt,
+            "dimensions-wrong",
+            edit_lines(t, lambda ls: [("@dimensions 74" if ln.startswith("@dimensions") else ln) for ln in ls]),
+        ),
         Case(fmt, "unknown-tag", edit_lines(t, lambda ls: ["@sampleRate 30", *ls])),
         Case(fmt, "no-cases", edit_lines(t, lambda ls: ls[: ls.index("@data") + 1])),
         Case(fmt, "symlink-loop", symlink_loop(t)),

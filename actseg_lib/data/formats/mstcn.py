@@ -150,7 +150,8 @@ def read(
 
 def _read_mapping(path: Path) -> tuple[str, ...]:
     names = []
-    for number, line in _numbered_lines(path, "mapping.txt with lines '<id> <name>'"):
+    expected = "mapping.txt with lines '<id> <name>' (pass unlabelled=True to read features only)"
+    for number, line in _numbered_lines(path, expected):
         parts = line.split(maxsplit=1)
         if len(parts) != 2 or parts[0] != str(len(names)):
             expected = f"'{len(names)} <name>' (ids counting up from 0)"

@@ -105,7 +105,9 @@ class _Lines:
             raise FormatError(self.path, what, line=self.at, got=repr(" ".join(fields))) from None
         for column, value in enumerate(values, start=1):
             if not math.isfinite(value):
-                raise FormatError(self.path, f"finite numbers in {what}", line=self.at, got=f"{value} in field {column}")
+                raise FormatError(
+                    self.path, f"finite numbers in {what}", line=self.at, got=f"{value} in field {column}"
+                )
         return values
 
     def integer(self, what: str) -> int:

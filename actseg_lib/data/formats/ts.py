@@ -187,7 +187,7 @@ def _read_header(path: Path, lines) -> tuple[dict, int]:
             return header, number
         # a repeated tag overrides, as in aeon: its own UnitTest_TEST.ts names the problem twice
         header[tag] = _tag_value(path, number, tag, words)
-    raise FormatError(path, "@tag lines, then '@data' before the cases", len(lines), "end of file")
+    raise FormatError(path, "@tag lines, then '@data' before the cases", max(len(lines), 1), "the end of the file")
 
 
 def _tag_value(path: Path, number: int, tag: str, words: list[str]):
