@@ -18,8 +18,9 @@ def runs(rng, length, num_classes):
 
 
 def make_samples(seed=0):
-    """A (T, 150) PKU-like sample, a (T, 25, 3) MCFS-like one with an unlabelled tail
-    and explicit boundaries, and a skeleton-only one."""
+    """A (T, 150) PKU-like sample, another with an unlabelled tail and explicit
+    boundaries, and a skeleton-only one (flattened to (T, 150) too: a dataset's files
+    share one per-frame shape)."""
     rng = np.random.default_rng(seed)
     pku = Sample(
         name="A01N01-L",
@@ -31,7 +32,7 @@ def make_samples(seed=0):
     labels[-4:] = IGNORE_INDEX
     mcfs = Sample(
         name="mcfs_007",
-        features=rng.standard_normal((24, 25, 3)).astype(np.float32),
+        features=rng.standard_normal((24, 150)).astype(np.float32),
         frame_labels=labels,
         boundaries=action_starts(labels),
         meta={"split": "val"},
@@ -124,9 +125,33 @@ def test_extra_boundary_marks_are_accepted(written):
 def test_frame_counts_must_agree(written):
     root, _ = written
     np.save(root / "gt_arr" / "A01N01-L.npy", np.zeros(29, dtype=np.int64))
-    with pytest.raises(FormatError, match=r"train1.csv, line 2") as err:
+    with pytest.raises(FormatError, match=r"gt_arr/A01N01-L.npy: expected") as err:
         formats.read("dest", root)
-    assert "feature T=30, label T=29, boundary T=30" in str(err.value)
+    assert "T = 30 frames as A01N01-L.npy" in str(err.value) and "shape (29,)" in str(err.value)
+
+
+def test_multi_axis_features_round_trip(tmp_path):
+    # MCFS stores (T, 25, 2 or 3) OpenPose joints
+    rng = np.random.default_rng(3)
+    samples = [
+        Sample(
+            name=f"mcfs_{i}",
+            features=rng.standard_normal((12, 25, 3)).astype(np.float32),
+            frame_labels=runs(rng, 12, 4),
+        )
+        for i in range(2)
+    ]
+    formats.write("dest", samples, tmp_path)
+    for sample, back in zip(samples, formats.read("dest", tmp_path)):
+        np.testing.assert_array_equal(back.features, sample.features)
+
+
+def test_feature_shape_must_match_the_dataset(written):
+    root, _ = written
+    path = root / "features" / "synth_3.npy"
+    np.save(path, np.load(path)[:, :149])
+    with pytest.raises(FormatError, match=r"synth_3.npy: expected \(T, 150\) per-frame features"):
+        formats.read("dest", root)
 
 
 def test_boundary_must_mark_each_action_start(written):

@@ -13,7 +13,8 @@ class FormatError(ValueError):
         message = f"{where}: expected {expected}"
         if got is not None:
             message += f", got {got}"
-        super().__init__(message)
+        # one line, whatever the parts hold (a library's message, a quoted field)
+        super().__init__(" ".join(message.splitlines()))
         self.path, self.line, self.expected = Path(path), line, expected
 
 

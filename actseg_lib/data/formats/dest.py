@@ -26,6 +26,7 @@ import numpy as np
 
 from ...common.labels import IGNORE_INDEX
 from ..sample import Sample
+from ._checks import check_finite, load_npy, read_text, usual
 from ._errors import FormatError, sample_split
 
 SPLITS = ("train", "val", "test")
@@ -109,7 +110,14 @@ def _csv_path(root: Path, dataset: str, split: str, split_index: int) -> Path:
 # --- read -----------------------------------------------------------------------------
 
 
-def read(root, dataset: str | None = None, split_index: int = 1, fps: float = 30.0) -> list[Sample]:
+def read(
+    root,
+    dataset: str | None = None,
+    split_index: int = 1,
+    fps: float = 30.0,
+    num_classes: int = 0,
+    unlabelled: bool = False,
+) -> list[Sample]:
     """Samples listed in ``csv/<dataset>/{train,val,test}<split_index>.csv``, in that order.
 
     ``dataset`` None: the one folder under ``csv/`` (so ``--data dest:<root>`` works for a
@@ -118,6 +126,16 @@ def read(root, dataset: str | None = None, split_index: int = 1, fps: float = 30
     files comes back twice, once per split. Each Sample has name = the feature file's
     stem, features as stored (float32), frame_labels [T] int64, boundaries [T] uint8 and
     meta["split"].
+
+    Options: ``split_index`` the fold k of the csv names; ``fps`` the frame rate (the
+    arrays do not record it); ``num_classes`` the dataset's class count, so ids must lie
+    in 0..num_classes-1 (or be the padding 255); 0 allows any id below 255;
+    ``unlabelled`` read features only (label and boundary files need not exist,
+    frame_labels and boundaries None). Refused (a :class:`FormatError` naming the file):
+    missing label or boundary files unless ``unlabelled``, NaN or infinite values, a
+    feature file whose per-frame shape differs from the other videos', ids outside the
+    dataset, arrays of different lengths, non-UTF-8 csv files, damaged or object ``.npy``
+    files, videos without frames.
     """
     root = Path(root)
     if dataset is None:
@@ -130,19 +148,18 @@ def read(root, dataset: str | None = None, split_index: int = 1, fps: float = 30
             )
         dataset = folders[0]
     csv_paths = {split: _csv_path(root, dataset, split, split_index) for split in SPLITS}
-    present = {split: path for split, path in csv_paths.items() if path.is_file()}
+    present = {split: path for split, path in csv_paths.items() if path.is_symlink() or path.exists()}
     if not present:
         raise FormatError(root / "csv" / dataset, f"train/val/test{split_index}.csv", got="none of them")
-    samples = []
-    for split, csv_path in present.items():
-        for number, paths in _read_csv(csv_path, root):
-            samples.append(_read_video(csv_path, number, paths, split, fps))
-    return samples
+    rows = [(split, row) for split, csv_path in present.items() for row in _read_csv(csv_path, root, unlabelled)]
+    features = {row[2]: _read_features(*row[:3]) for _, row in rows}
+    _check_shapes(features)
+    return [_read_video(row, features[row[2]], split, fps, num_classes, unlabelled) for split, row in rows]
 
 
-def _read_csv(path: Path, root: Path):
-    """(line number, [feature, label, boundary] paths) of each data row."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+def _read_csv(path: Path, root: Path, unlabelled: bool):
+    """(csv path, line number, feature path, label path, boundary path) of each data row."""
+    lines = read_text(path, f"a csv file with the header {CSV_HEADER!r}").splitlines()
     if not lines or lines[0].strip() != CSV_HEADER:
         raise FormatError(path, f"the header {CSV_HEADER!r}", 1, repr(lines[0] if lines else ""))
     for number, line in enumerate(lines[1:], start=2):
@@ -151,11 +168,7 @@ def _read_csv(path: Path, root: Path):
         fields = [field.strip() for field in line.split(",")]
         if len(fields) != 3 or not all(fields):
             raise FormatError(path, "three paths 'feature,label,boundary'", number, repr(line))
-        paths = [_resolve(root, field) for field in fields]
-        for field, resolved in zip(fields, paths):
-            if not resolved.is_file():
-                raise FormatError(path, f"an existing file (relative to {root})", number, field)
-        yield number, paths
+        yield (path, number, *(_resolve(root, field) for field in fields))
 
 
 def _resolve(root: Path, field: str) -> Path:
@@ -163,41 +176,62 @@ def _resolve(root: Path, field: str) -> Path:
     return path if path.is_absolute() else root / path
 
 
-def _read_video(csv_path: Path, number: int, paths, split: str, fps: float) -> Sample:
-    feature_path, label_path, boundary_path = paths
-    features = np.load(feature_path)
-    if features.ndim < 1:
-        raise FormatError(feature_path, "an array with frames first, (T, ...)", got="a scalar")
-    labels = _read_labels(label_path)
-    boundaries = np.atleast_1d(np.load(boundary_path))  # a scalar fails the shape check below
-    lengths = {"feature": len(features), "label": len(labels), "boundary": len(boundaries)}
-    if len(set(lengths.values())) != 1:
-        raise FormatError(
-            csv_path,
-            "three arrays with the same number of frames T",
-            number,
-            ", ".join(f"{k} T={v}" for k, v in lengths.items()),
-        )
-    problem = _boundary_problem(boundaries, labels)
-    if problem:
-        raise FormatError(boundary_path, "a (T,) 0/1 array with 1 at frame 0 and at every action start", got=problem)
+def _read_features(csv_path: Path, number: int, path: Path) -> np.ndarray:
+    expected = f"a (T, ...) per-frame array (listed in {csv_path.name}, line {number})"
+    features = load_npy(path, expected)
+    if features.ndim < 1 or len(features) == 0:
+        raise FormatError(path, "an array with frames first, (T, ...), T >= 1", got=f"shape {features.shape}")
+    check_finite(path, features, "per-frame features", axes=("frame", "channel"))
+    return features
+
+
+def _check_shapes(features: dict[Path, np.ndarray]) -> None:
+    """Every feature file has the per-frame shape most of the dataset's files have."""
+    shapes = {path: array.shape[1:] for path, array in features.items()}
+    shape = usual(shapes)
+    for path, found in shapes.items():
+        if found != shape:
+            expected = f"(T, {', '.join(map(str, shape))}) per-frame features, as the dataset's other files"
+            raise FormatError(path, expected, got=f"shape {features[path].shape}")
+
+
+def _read_video(row, features: np.ndarray, split: str, fps: float, num_classes: int, unlabelled: bool) -> Sample:
+    csv_path, number, feature_path, label_path, boundary_path = row
+    labels = boundaries = None
+    if not unlabelled:
+        labels = _read_labels(label_path, len(features), feature_path, num_classes)
+        expected = f"a (T,) 0/1 array, T = {len(features)} frames as {feature_path.name}"
+        boundaries = np.atleast_1d(load_npy(boundary_path, expected))  # a scalar fails the shape check below
+        check_finite(boundary_path, boundaries, "0/1 boundary marks")
+        problem = _boundary_problem(boundaries, labels)
+        if problem:
+            expected = "a (T,) 0/1 array with 1 at frame 0 and at every action start"
+            raise FormatError(boundary_path, expected, got=problem)
     return Sample(
         name=feature_path.stem,
         fps=fps,
         features=features.astype(np.float32),
-        frame_labels=np.where(labels == PAD_LABEL, IGNORE_INDEX, labels),
-        boundaries=boundaries.astype(np.uint8),
+        frame_labels=None if labels is None else np.where(labels == PAD_LABEL, IGNORE_INDEX, labels),
+        boundaries=None if boundaries is None else boundaries.astype(np.uint8),
         meta={"split": split},
     )
 
 
-def _read_labels(path: Path) -> np.ndarray:
-    labels = np.load(path)
+def _read_labels(path: Path, num_frames: int, feature_path: Path, num_classes: int) -> np.ndarray:
+    top = num_classes - 1 if num_classes else PAD_LABEL - 1
+    expected = (
+        f"a (T,) array of class ids 0..{top} (255 padding), T = {num_frames} frames as {feature_path.name}"
+        " (pass unlabelled=True to read features only)"
+    )
+    labels = load_npy(path, expected)
+    check_finite(path, labels, "class ids")
     integral = labels.dtype.kind in "iu" or (labels.dtype.kind == "f" and np.array_equal(labels, np.round(labels)))
-    if labels.ndim != 1 or not integral:
-        raise FormatError(path, "a (T,) array of integer class ids", got=f"shape {labels.shape}, dtype {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() > PAD_LABEL):
-        raise FormatError(path, f"class ids in 0..{PAD_LABEL}", got=f"values {labels.min()}..{labels.max()}")
+    if labels.shape != (num_frames,) or not integral:
+        raise FormatError(path, expected, got=f"shape {labels.shape}, dtype {labels.dtype}")
+    outside = np.flatnonzero((labels < 0) | ((labels > top) & (labels != PAD_LABEL)))
+    if outside.size:
+        frame = outside[0]
+        raise FormatError(path, expected, got=f"{labels[frame]} at frame {frame}")
     return labels.astype(np.int64)
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..sample import Sample
+from ._checks import check_finite, load_npy, read_text, usual
 from ._errors import FormatError, sample_split
 
 SPLITS = ("train", "test")
@@ -98,108 +99,133 @@ def _write_lines(path: Path, lines) -> None:
 
 
 def read(
-    root, split_index: int = 1, fps: float = 15.0, sample_rate: int = 1, allow_length_mismatch: bool = False
+    root,
+    split_index: int = 1,
+    fps: float = 15.0,
+    sample_rate: int = 1,
+    allow_length_mismatch: bool = False,
+    unlabelled: bool = False,
 ) -> list[Sample]:
     """Samples of fold ``split_index``: the train bundle's videos, then the test bundle's.
 
     Each has name = vid, features [T, D] float32, frame_labels [T] int64 (ids of
     mapping.txt), class_names in id order, fps = ``fps / sample_rate`` and meta with
     ``split``, ``sample_rate`` and ``full_length`` (frames before subsampling).
+
+    Options: ``split_index`` the fold k of ``splits/*.split<k>.bundle``; ``fps`` the
+    frame rate before subsampling; ``sample_rate`` keep every n-th frame;
+    ``allow_length_mismatch`` cut features and labels to the shorter instead of refusing;
+    ``unlabelled`` read features only (no groundTruth files needed, frame_labels None;
+    mapping.txt gives class_names when present). Refused (a :class:`FormatError` naming
+    the file): a missing groundTruth file unless ``unlabelled``, NaN or infinite
+    features, a feature file whose D differs from the other videos', non-UTF-8 text,
+    damaged or object ``.npy`` files, videos without frames.
     """
     root = Path(root)
     if sample_rate < 1:
         raise ValueError(f"mstcn: sample_rate must be >= 1, got {sample_rate}")
-    class_names = _read_mapping(root / "mapping.txt")
+    mapping = root / "mapping.txt"
+    class_names = () if unlabelled and not mapping.exists() else _read_mapping(mapping)
+    listed = _read_bundles(root, split_index)
+    features = {vid: _read_features(root, vid, where) for _, vid, where in listed}
+    _check_widths(root, features)
     samples = []
-    for split, vid in _read_bundles(root, split_index):
-        features, labels = _read_video(root, vid, class_names, allow_length_mismatch)
+    for split, vid, _ in listed:
+        video = features[vid]
+        labels = None if unlabelled else _read_labels(root, vid, video, class_names, allow_length_mismatch)
+        if labels is not None:
+            video = video[: len(labels)]
         samples.append(
             Sample(
                 name=vid,
                 fps=fps / sample_rate,
                 class_names=class_names,
-                features=features[::sample_rate],
-                frame_labels=labels[::sample_rate],
-                meta={"split": split, "sample_rate": sample_rate, "full_length": len(labels)},
+                features=video[::sample_rate],
+                frame_labels=None if labels is None else labels[::sample_rate],
+                meta={"split": split, "sample_rate": sample_rate, "full_length": len(video)},
             )
         )
     return samples
 
 
 def _read_mapping(path: Path) -> tuple[str, ...]:
-    if not path.is_file():
-        raise FormatError(path, "mapping.txt with lines '<id> <name>'", got="no such file")
     names = []
-    for number, line in _numbered_lines(path):
+    expected = "mapping.txt with lines '<id> <name>' (pass unlabelled=True to read features only)"
+    for number, line in _numbered_lines(path, expected):
         parts = line.split(maxsplit=1)
         if len(parts) != 2 or parts[0] != str(len(names)):
             expected = f"'{len(names)} <name>' (ids counting up from 0)"
             raise FormatError(path, expected, number, repr(line))
+        if parts[1] in names:
+            raise FormatError(path, "each class name once", number, f"{parts[1]!r} again (id {names.index(parts[1])})")
         names.append(parts[1])
     if not names:
         raise FormatError(path, "at least one '<id> <name>' line", got="an empty file")
     return tuple(names)
 
 
-def _read_bundles(root: Path, split_index: int) -> list[tuple[str, str]]:
-    """(split, vid) pairs in bundle order; a vid in both bundles is an error."""
-    pairs, seen = [], {}
+def _read_bundles(root: Path, split_index: int) -> list[tuple[str, str, str]]:
+    """(split, vid, where it is listed) in bundle order; a vid in both bundles is an error."""
+    listed, seen = [], {}
     for split in SPLITS:
         path = _bundle_path(root, split, split_index)
-        if not path.is_file():
-            raise FormatError(path, f"the {split} bundle of split {split_index}", got="no such file")
-        for number, line in _numbered_lines(path):
+        for number, line in _numbered_lines(path, f"the {split} bundle of split {split_index}"):
             if not line.endswith(".txt"):
                 raise FormatError(path, "'<vid>.txt'", number, repr(line))
             vid = line[: -len(".txt")]
             if vid in seen:
                 raise FormatError(path, f"each video once (already in {seen[vid]})", number, repr(line))
             seen[vid] = path.name
-            pairs.append((split, vid))
-    return pairs
+            listed.append((split, vid, f"{path.relative_to(root)}, line {number}"))
+    return listed
 
 
-def _read_video(root: Path, vid: str, class_names, allow_length_mismatch: bool):
-    """features [T, D] float32 and labels [T] int64, cut to a common T only when allowed."""
-    features = _read_features(root / "features" / f"{vid}.npy")
-    gt_path = root / "groundTruth" / f"{vid}.txt"
-    labels = _read_ground_truth(gt_path, {name: i for i, name in enumerate(class_names)})
-    if len(features) != len(labels):
-        if not allow_length_mismatch:
-            raise FormatError(
-                gt_path,
-                f"{len(features)} lines, one per frame of features/{vid}.npy",
-                got=f"{len(labels)} lines (allow_length_mismatch=True cuts both to the shorter)",
-            )
-        length = min(len(features), len(labels))
-        features, labels = features[:length], labels[:length]
-    return features, labels
-
-
-def _read_features(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise FormatError(path, "a (D, T) feature array", got="no such file")
-    array = np.load(path)
-    if array.ndim != 2:
-        raise FormatError(path, "a (D, T) feature array", got=f"shape {array.shape}")
+def _read_features(root: Path, vid: str, where: str) -> np.ndarray:
+    """[T, D] float32 from features/<vid>.npy (D, T)."""
+    path = root / "features" / f"{vid}.npy"
+    expected = f"a (D, T) feature array (the video of {where})"
+    array = load_npy(path, expected)
+    if array.ndim != 2 or 0 in array.shape:
+        raise FormatError(path, "a (D, T) feature array with D, T >= 1", got=f"shape {array.shape}")
+    check_finite(path, array, "frame features", axes=("channel", "frame"))
     return np.ascontiguousarray(array.T, dtype=np.float32)  # (D, T) -> [T, D]
 
 
-def _read_ground_truth(path: Path, ids: dict[str, int]) -> np.ndarray:
-    if not path.is_file():
-        raise FormatError(path, "one class name per frame", got="no such file")
-    lines = path.read_text(encoding="utf-8").splitlines()
+def _check_widths(root: Path, features: dict[str, np.ndarray]) -> None:
+    """Every video has the feature width D most videos have."""
+    widths = {vid: array.shape[1] for vid, array in features.items()}
+    width = usual(widths)
+    for vid, found in widths.items():
+        if found != width:
+            path = root / "features" / f"{vid}.npy"
+            raise FormatError(path, f"D = {width} feature channels, as the dataset's other videos", got=f"D = {found}")
+
+
+def _read_labels(root: Path, vid: str, features: np.ndarray, class_names, allow_length_mismatch: bool):
+    """labels [T'] int64, T' = T of the features (or fewer, when a mismatch is allowed)."""
+    path = root / "groundTruth" / f"{vid}.txt"
+    expected = "one class name per frame (pass unlabelled=True to read features only)"
+    ids = {name: i for i, name in enumerate(class_names)}
+    lines = read_text(path, expected).splitlines()
+    if not lines:
+        raise FormatError(path, f"{len(features)} lines, one class name per frame", got="an empty file")
     labels = np.empty(len(lines), dtype=np.int64)
     for index, line in enumerate(lines):
         name = line.strip()
         if name not in ids:
             raise FormatError(path, "a class name listed in mapping.txt", index + 1, repr(name))
         labels[index] = ids[name]
-    return labels
+    if len(labels) != len(features) and not allow_length_mismatch:
+        raise FormatError(
+            path,
+            f"{len(features)} lines, one per frame of features/{vid}.npy",
+            got=f"{len(labels)} lines (allow_length_mismatch=True cuts both to the shorter)",
+        )
+    return labels[: len(features)]
 
 
-def _numbered_lines(path: Path):
+def _numbered_lines(path: Path, expected: str):
     """(1-based line number, stripped line) of the non-blank lines."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path, expected).splitlines(), start=1):
         if line.strip():
             yield number, line.strip()

@@ -50,12 +50,14 @@ nine significant digits, which brings every float32 back exactly.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 import numpy as np
 
 from ..sample import Sample
+from ._checks import read_text
 from ._errors import FormatError
 
 NUM_JOINTS = 25
@@ -84,7 +86,7 @@ class _Lines:
 
     def __init__(self, path: Path):
         self.path = path
-        self.lines = path.read_text().splitlines()
+        self.lines = read_text(path, "an NTU RGB+D .skeleton text file").splitlines()
         self.at = 0  # lines handed out so far = 1-based number of the last one
 
     def fields(self, count: int, what: str) -> list[str]:
@@ -98,9 +100,15 @@ class _Lines:
 
     def numbers(self, fields: list[str], kind, what: str) -> list:
         try:
-            return [kind(field) for field in fields]
+            values = [kind(field) for field in fields]
         except ValueError:
             raise FormatError(self.path, what, line=self.at, got=repr(" ".join(fields))) from None
+        for column, value in enumerate(values, start=1):
+            if not math.isfinite(value):
+                raise FormatError(
+                    self.path, f"finite numbers in {what}", line=self.at, got=f"{value} in field {column}"
+                )
+        return values
 
     def integer(self, what: str) -> int:
         return self.numbers(self.fields(1, what), int, what)[0]
@@ -139,6 +147,8 @@ def _read_body(lines: _Lines) -> dict:
 
 def _read_frames(lines: _Lines) -> list[list[dict]]:
     count = lines.integer("the frame count")
+    if count < 1:
+        raise FormatError(lines.path, "a frame count of at least 1", line=1, got=str(count))
     frames = []
     for _ in range(count):
         bodies = lines.integer("a frame's body count")
@@ -203,11 +213,13 @@ def read_file(path) -> Sample:
     )
 
 
-def read(root, exclude=()) -> list[Sample]:
+def read(root, exclude: tuple = ()) -> list[Sample]:
     """Every ``*.skeleton`` file under ``root`` (recursively, sorted by path).
 
     ``exclude``: file names or stems to skip, e.g. NTU's published list of samples with
-    missing skeletons.
+    missing skeletons. Refused (a :class:`FormatError` naming the file and line): NaN or
+    infinite numbers, files without frames, frame counts that do not match the frames
+    stored, lines with the wrong number of fields, non-UTF-8 text, symlink loops.
     """
     root = Path(root)
     paths = sorted(root.rglob("*.skeleton"))

@@ -20,19 +20,24 @@ Layout (user e.g. ``U0101``, session e.g. ``S0100``)::
 ``read`` gives one :class:`Sample` a session, on the clock of atr01: ``timestamps_ms`` [T]
 is atr01's unixtime and ``fps`` the nominal 30. The other streams are resampled onto it
 by *previous value*: each frame takes the stream's latest sample at or before the
-frame's time (frames before the stream's first sample take that first sample).
+frame's time (frames before the stream's first sample take that first sample). A stream
+may hold one value at most ``max_gap_ms`` (1000 by default): one cut short, starting late
+or with a longer hole is refused rather than held.
 
 - ``imu`` [T, 4, 6] float32 (acc x y z, gyro x y z of atr01..atr04, ``imu_names``);
   the quaternions go to ``meta["quaternions"]`` [T, 4, 4] float32 (w x y z);
 - ``skeleton2d`` [T, 1, 17, 2] and ``joint_scores`` [T, 1, 17] from the keypoints;
 - ``events`` {"scanner": [K], "printer": [K]} frame indices: each event goes to the
-  first frame at or after its time (events after the last frame are dropped);
+  first frame at or after its time (the last frame for one up to ``max_gap_ms`` after
+  it; events further outside the session are refused);
 - ``frame_labels`` [T] int64 are **OpenPack operation ids**, not class indices: a frame
   takes the id of the annotation row with start <= time < end, 8100 (Null) when none
   covers it. ``meta["label_kind"]`` is "openpack_id"; ``class_names`` lists the ten
   operation names in id order (id 100 * (k + 1) is ``class_names[k]``).
 
-A stream whose file is absent is left out of the Sample; the atr files must all be there.
+Every file must be there: the four atr files, the keypoints (unless ``keypoints=False``),
+both event logs (unless ``events=False``) and the annotation (unless ``unlabelled=True``);
+an option left out leaves its field out of the Sample.
 ``subject`` is the user's number (101 for U0101); ``meta`` also holds ``user``,
 ``session`` and ``keypoint_model``.
 
@@ -46,13 +51,15 @@ so a round trip is exact on the frames written and previous-value on the others.
 ``frame_labels`` must be OpenPack ids (``IGNORE_INDEX`` is written as Null); each run of
 one id other than Null becomes an annotation row ending at the next frame's time. The
 ``box`` column counts packing cycles (it steps when the operation id goes down) and the
-event files' order columns are left empty. Floats are written with nine significant
+event files' order columns are left empty; both event logs are written, header only when
+the sample has no such events. Floats are written with nine significant
 digits, which brings every float32 back exactly.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import uuid
@@ -65,6 +72,7 @@ from ...common.labels import IGNORE_INDEX
 from ...common.openpack import OPENPACK_NULL_ID, OPENPACK_OPERATIONS
 from ...common.skeletons import COCO_JOINTS, NTU_TO_COCO, NUM_NTU_JOINTS
 from ..sample import Sample
+from ._checks import check_finite, read_text
 from ._errors import FormatError
 
 ATR_DEVICES = ("atr01", "atr02", "atr03", "atr04")
@@ -112,17 +120,17 @@ def _paths(user_dir: Path, session: str, model: str) -> dict:
 # --- reading ---------------------------------------------------------------------------
 
 
-def _csv_rows(path: Path, header: tuple, exact: bool = True) -> list[tuple[int, list[str]]]:
+def _csv_rows(path: Path, header: tuple, exact: bool = True, expected: str = "") -> list[tuple[int, list[str]]]:
     """(line number, fields) of each data row, after checking the header on line 1
     (all of it, or only its first columns when ``exact`` is false)."""
-    with open(path, newline="", encoding="utf-8-sig") as file:  # tolerate a byte-order mark
-        reader = csv.reader(file)
-        first = next(reader, [])
-        if (first if exact else first[: len(header)]) != list(header):
-            raise FormatError(
-                path, f"the header {','.join(header)}" + ("" if exact else ",..."), line=1, got=repr(",".join(first))
-            )
-        return [(reader.line_num, row) for row in reader if row]
+    text = read_text(path, expected or f"a csv file with the header {','.join(header)}")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    first = next(reader, [])
+    if (first if exact else first[: len(header)]) != list(header):
+        raise FormatError(
+            path, f"the header {','.join(header)}" + ("" if exact else ",..."), line=1, got=repr(",".join(first))
+        )
+    return [(reader.line_num, row) for row in reader if row]
 
 
 def _number(path: Path, line: int, text: str, kind, what: str):
@@ -144,11 +152,10 @@ def _unixtimes(path: Path, rows, strict: bool) -> np.ndarray:
     return np.array(times, dtype=np.int64)
 
 
-def _read_atr(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(unixtime [N] int64, [N, 10] float32 acc, gyro, quaternion) of one IMU file."""
-    if not path.is_file():
-        raise FormatError(path, "this IMU file (the session's clock comes from atr01)", got="no such file")
-    rows = _csv_rows(path, ATR_HEADER)
+def _read_atr(path: Path) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """(unixtime [N] int64, [N, 10] float32 acc, gyro, quaternion, line of each row) of
+    one IMU file."""
+    rows = _csv_rows(path, ATR_HEADER, expected="this IMU file (the session's clock comes from atr01)")
     if not rows:
         raise FormatError(path, "at least one sample after the header", line=2, got="the end of the file")
     values = []
@@ -156,13 +163,16 @@ def _read_atr(path: Path) -> tuple[np.ndarray, np.ndarray]:
         if len(row) != len(ATR_HEADER):
             raise FormatError(path, f"{len(ATR_HEADER)} fields", line=line, got=f"{len(row)}")
         values.append([_number(path, line, text, float, "a number") for text in row[1:]])
-    return _unixtimes(path, rows, strict=True), np.array(values, dtype=np.float32)
+    lines = [line for line, _ in rows]
+    values = check_finite(path, np.array(values, dtype=np.float64), "IMU values", ("row", "value"), lines)
+    return _unixtimes(path, rows, strict=True), values.astype(np.float32), lines
 
 
 def _read_keypoints(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(unixtime [K] int64, [K, 17, 3] float32 x, y, score) of the keypoint file."""
+    text = read_text(path, "the session's 2D keypoints as JSON (pass keypoints=False to read without them)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         raise FormatError(path, "valid JSON", line=error.lineno, got=error.msg) from None
     annotations = data.get("annotations") if isinstance(data, dict) else None
@@ -183,7 +193,8 @@ def _read_keypoints(path: Path) -> tuple[np.ndarray, np.ndarray]:
             raise FormatError(path, f"annotations[{i}] with an image_id after {times[-1]}", got=str(time))
         times.append(time)
         points.append(keypoints.reshape(NUM_JOINTS, 3))
-    return np.array(times, dtype=np.int64), np.array(points, dtype=np.float32)
+    points = check_finite(path, np.array(points), "keypoints", ("annotation", "joint", "value"))
+    return np.array(times, dtype=np.int64), points.astype(np.float32)
 
 
 def _previous(times: np.ndarray, values: np.ndarray, clock: np.ndarray) -> np.ndarray:
@@ -192,11 +203,45 @@ def _previous(times: np.ndarray, values: np.ndarray, clock: np.ndarray) -> np.nd
     return values[np.maximum(index, 0)]
 
 
-def _read_events(path: Path, clock: np.ndarray) -> np.ndarray:
-    """[K] int64 frame of each event: the first frame at or after it."""
-    times = _unixtimes(path, _csv_rows(path, ("unixtime", "datetime"), exact=False), strict=False)
-    frames = np.searchsorted(clock, times, side="left")
-    return frames[frames < len(clock)].astype(np.int64)
+def _check_coverage(path: Path, times: np.ndarray, clock: np.ndarray, max_gap_ms: int, lines=None, words="") -> None:
+    """Refuse a stream that leaves a clock frame more than ``max_gap_ms`` from the sample
+    it would be given (a stream cut short, starting late or with a hole), rather than
+    hold one value over it. ``lines[k]`` is the line of sample k (when the file has
+    lines) and ``words`` names it, formatted with ``k`` and ``time``."""
+    index = np.searchsorted(times, clock, side="right") - 1
+    held = np.where(index >= 0, clock - times[np.maximum(index, 0)], times[0] - clock)  # [T] ms
+    frames = np.flatnonzero(held > max_gap_ms)
+    if not frames.size:
+        return
+    frame = frames[0]
+    expected = (
+        f"samples covering the session (atr01 unixtime {clock[0]}..{clock[-1]}) with no gap above {max_gap_ms} ms"
+        " (max_gap_ms)"
+    )
+    k = max(index[frame], 0)
+    line = None if lines is None else lines[k]
+    words = words.format(k=k, time=times[k])
+    if index[frame] < 0:
+        got = f"the first sample ({words}) {held[frame]} ms after the session starts"
+    elif k == len(times) - 1:
+        got = f"the last sample ({words}) {clock[-1] - times[k]} ms before the session ends"
+    else:
+        got = f"a gap of {times[k + 1] - times[k]} ms after {words}"
+    raise FormatError(path, expected, line=line, got=got)
+
+
+def _read_events(path: Path, clock: np.ndarray, max_gap_ms: int) -> np.ndarray:
+    """[K] int64 frame of each event: the first frame at or after it (the last frame for
+    an event at most ``max_gap_ms`` after it)."""
+    expected = "the session's event log (pass events=False to read without events)"
+    rows = _csv_rows(path, ("unixtime", "datetime"), exact=False, expected=expected)
+    times = _unixtimes(path, rows, strict=False)
+    outside = np.flatnonzero((times < clock[0] - max_gap_ms) | (times > clock[-1] + max_gap_ms))
+    if outside.size:
+        k = outside[0]
+        expected = f"events within the session (atr01 unixtime {clock[0]}..{clock[-1]}, give or take max_gap_ms)"
+        raise FormatError(path, expected, line=rows[k][0], got=str(times[k]))
+    return np.minimum(np.searchsorted(clock, times, side="left"), len(clock) - 1).astype(np.int64)
 
 
 def _iso_ms(path: Path, line: int, text: str) -> int:
@@ -209,8 +254,9 @@ def _iso_ms(path: Path, line: int, text: str) -> int:
 
 def _read_operations(path: Path, clock: np.ndarray) -> np.ndarray:
     """[T] int64 operation id of each frame; Null where no row covers it."""
-    labels = np.full(len(clock), OPENPACK_NULL_ID, dtype=np.int64)
-    for line, row in _csv_rows(path, ANNOTATION_HEADER):
+    expected = "the session's operation labels (pass unlabelled=True to read without labels)"
+    intervals = []  # (start ms, end ms, line, operation)
+    for line, row in _csv_rows(path, ANNOTATION_HEADER, expected=expected):
         if len(row) != len(ANNOTATION_HEADER):
             raise FormatError(path, f"{len(ANNOTATION_HEADER)} fields", line=line, got=f"{len(row)}")
         operation = _number(path, line, row[4], int, "an integer operation id")
@@ -219,7 +265,17 @@ def _read_operations(path: Path, clock: np.ndarray) -> np.ndarray:
         start, end = _iso_ms(path, line, row[6]), _iso_ms(path, line, row[7])
         if end < start:
             raise FormatError(path, "end not before start", line=line, got=f"{row[6]} .. {row[7]}")
+        intervals.append((start, end, line, operation))
+    if not intervals:
+        raise FormatError(path, "at least one operation row after the header", line=2, got="none")
+    labels = np.full(len(clock), OPENPACK_NULL_ID, dtype=np.int64)
+    previous = None
+    for start, end, line, operation in sorted(intervals):
+        if previous is not None and start < previous[1]:
+            expected = f"operations that do not overlap (the one on line {previous[2]} ends later)"
+            raise FormatError(path, expected, line=line, got=f"start {start} ms before {previous[1]} ms")
         labels[np.searchsorted(clock, start) : np.searchsorted(clock, end)] = operation  # [start, end)
+        previous = (start, end, line)
     return labels
 
 
@@ -228,10 +284,17 @@ def _user_number(user: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _read_session(user_dir: Path, session: str, model: str) -> Sample:
+def _read_session(
+    user_dir: Path, session: str, model: str, keypoints: bool, events: bool, unlabelled: bool, max_gap_ms: int
+) -> Sample:
     paths = _paths(user_dir, session, model)
-    clock, atr01 = _read_atr(paths["atr"][0])
-    sensors = np.stack([atr01] + [_previous(*_read_atr(p), clock) for p in paths["atr"][1:]], axis=1)
+    clock, atr01, _ = _read_atr(paths["atr"][0])
+    sensors = [atr01]
+    for path in paths["atr"][1:]:
+        times, values, lines = _read_atr(path)
+        _check_coverage(path, times, clock, max_gap_ms, lines, "unixtime {time}")
+        sensors.append(_previous(times, values, clock))
+    sensors = np.stack(sensors, axis=1)  # [T, 4, 10]
     fields = dict(
         name=session,
         fps=FPS,
@@ -247,12 +310,15 @@ def _read_session(user_dir: Path, session: str, model: str) -> Sample:
             "keypoint_model": model,
             "quaternions": sensors[..., 6:],
         },  # [T, 4, 4]
-        events={name: _read_events(path, clock) for name, path in paths["events"].items() if path.is_file()},
     )
-    if paths["keypoints"].is_file():
-        keypoints = _previous(*_read_keypoints(paths["keypoints"]), clock)  # [T, 17, 3]
-        fields.update(skeleton2d=keypoints[:, None, :, :2], joint_scores=keypoints[:, None, :, 2])
-    if paths["operations"].is_file():
+    if events:
+        fields["events"] = {name: _read_events(path, clock, max_gap_ms) for name, path in paths["events"].items()}
+    if keypoints:
+        times, points = _read_keypoints(paths["keypoints"])
+        _check_coverage(paths["keypoints"], times, clock, max_gap_ms, words="annotations[{k}], image_id {time}")
+        points = _previous(times, points, clock)  # [T, 17, 3]
+        fields.update(skeleton2d=points[:, None, :, :2], joint_scores=points[:, None, :, 2])
+    if not unlabelled:
         fields.update(frame_labels=_read_operations(paths["operations"], clock))
     return Sample(**fields)
 
@@ -262,10 +328,30 @@ def _sessions(user_dir: Path) -> list[str]:
     return sorted({path.stem for path in user_dir.glob("atr/atr0*/*.csv")})
 
 
-def read(root, users=None, sessions=None, model=DEFAULT_MODEL) -> list[Sample]:
+def read(
+    root,
+    users: str | list[str] | None = None,
+    sessions: str | list[str] | None = None,
+    model: str = DEFAULT_MODEL,
+    keypoints: bool = True,
+    events: bool = True,
+    unlabelled: bool = False,
+    max_gap_ms: int = 1000,
+) -> list[Sample]:
     """The sessions under ``root``: by default every user folder holding an ``atr``
-    folder (sorted) and every session found in its atr folders; ``users`` and
-    ``sessions`` pick some (in the order given). ``model`` names the keypoint folder."""
+    folder (sorted) and every session found in its atr folders.
+
+    Options: ``users`` and ``sessions`` pick some (in the order given); ``model`` names
+    the keypoint folder; ``keypoints=False`` reads without the keypoint files and
+    ``events=False`` without the scanner and printer logs (otherwise each session must
+    have them); ``unlabelled=True`` reads without the operation annotation files
+    (frame_labels None); ``max_gap_ms`` is the longest a resampled stream may hold one
+    value (atr02..04 and the keypoints must cover atr01's clock with no longer gap).
+    Refused (a :class:`FormatError` naming the file and line): missing files not opted
+    out of, NaN or infinite values, streams cut short, starting late or with a hole,
+    an annotation file without rows, overlapping operations, events outside the
+    session, non-UTF-8 text, symlink loops.
+    """
     root = Path(root)
     users = [users] if isinstance(users, str) else users
     sessions = [sessions] if isinstance(sessions, str) else sessions
@@ -279,7 +365,8 @@ def read(root, users=None, sessions=None, model=DEFAULT_MODEL) -> list[Sample]:
         if not user_dir.is_dir():
             raise FormatError(user_dir, "a user folder", got="no such folder")
         names = _sessions(user_dir) if sessions is None else sessions
-        samples += [_read_session(user_dir, session, model) for session in names]
+        options = (model, keypoints, events, unlabelled, max_gap_ms)
+        samples += [_read_session(user_dir, session, *options) for session in names]
     return samples
 
 
@@ -353,8 +440,8 @@ def _write_events(paths: dict, clock: np.ndarray, sample: Sample) -> None:
     unknown = set(sample.events) - set(EVENT_FILES)
     if unknown:
         raise ValueError(f"sample {sample.name!r}: OpenPack has events {sorted(EVENT_FILES)}, not {sorted(unknown)}")
-    for name, frames in sample.events.items():
-        frames = np.asarray(frames, dtype=np.int64)
+    for name in EVENT_FILES:  # both logs, empty when the sample has no such events, as the reader needs them
+        frames = np.asarray(sample.events.get(name, []), dtype=np.int64)
         if np.any((frames < 0) | (frames >= len(clock))):
             raise ValueError(f"sample {sample.name!r}: events[{name!r}] holds frames outside 0..{len(clock) - 1}")
         header = EVENT_FILES[name][1]

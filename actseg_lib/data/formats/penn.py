@@ -39,6 +39,7 @@ import scipy.io
 
 from ...common.skeletons import NTU_TO_PENN, NUM_NTU_JOINTS, PENN_JOINTS
 from ..sample import Sample
+from ._checks import check_finite, existing_file
 from ._errors import FormatError
 
 NUM_JOINTS = len(PENN_JOINTS)
@@ -51,6 +52,7 @@ SPLITS = {1: "train", -1: "test"}
 
 
 def _load(path: Path) -> dict:
+    existing_file(path, "a MATLAB v5 .mat file")
     try:
         mat = scipy.io.loadmat(path)
     except Exception as error:  # a corrupt file surfaces as any of a dozen scipy errors
@@ -75,26 +77,33 @@ def _integers(path: Path, mat: dict, key: str, count: int) -> list[int]:
     return [int(v) for v in value.ravel()]
 
 
-def _matrix(path: Path, mat: dict, key: str, shape: tuple) -> np.ndarray:
+def _matrix(path: Path, mat: dict, key: str, shape: tuple, axes=("frame", "joint")) -> np.ndarray:
     value = np.asarray(mat[key])
     if value.dtype.kind not in "iufb" or value.shape != shape:
         raise FormatError(path, f"{key} of shape {shape} (nframes, ...)", got=f"{value.dtype} {value.shape}")
-    return value.astype(np.float64)
+    return check_finite(path, value, key, axes=axes).astype(np.float64)
 
 
 def _read_file(path: Path) -> tuple[Sample, str]:
     """The file as a Sample without label or class names, and its action name."""
     mat = _load(path)
     (T,) = _integers(path, mat, "nframes", 1)
+    if T < 1:
+        raise FormatError(path, "nframes of at least 1", got=str(T))
     (train,) = _integers(path, mat, "train", 1)
     if train not in SPLITS:
         raise FormatError(path, "train to be 1 or -1", got=str(train))
     x, y = (_matrix(path, mat, key, (T, NUM_JOINTS)) for key in ("x", "y"))
     visibility = _matrix(path, mat, "visibility", (T, NUM_JOINTS))
+    outside = np.argwhere((visibility < 0) | (visibility > 1))
+    if outside.size:
+        frame, joint = outside[0]
+        raise FormatError(path, "visibility in 0..1", got=f"{visibility[frame, joint]} at frame {frame}, joint {joint}")
     bbox = np.asarray(mat["bbox"])
     # only the column count is checked: the box is passed through in meta, nothing uses it
     if bbox.ndim != 2 or bbox.shape[1] != 4:
         raise FormatError(path, "bbox of shape (nframes, 4)", got=str(bbox.shape))
+    bbox = _matrix(path, mat, "bbox", bbox.shape, axes=("row", "column"))
     dimensions = tuple(_integers(path, mat, "dimensions", 3))  # H, W, T
     sample = Sample(
         name=path.stem,
@@ -112,11 +121,14 @@ def _read_file(path: Path) -> tuple[Sample, str]:
     return sample, _string(path, mat, "action")
 
 
-def read(root, class_names=None) -> list[Sample]:
+def read(root, class_names: tuple | None = None) -> list[Sample]:
     """Every ``labels/*.mat`` under ``root``, sorted by name.
 
     ``class_names``: the action names in label order; by default the sorted names found
-    in the files. An action outside a given list is a :class:`FormatError`.
+    in the files. Refused (a :class:`FormatError` naming the file): an action outside a
+    given ``class_names``, NaN or infinite coordinates, visibility or boxes, visibility
+    outside 0..1, arrays whose rows differ from nframes, clips without frames, files
+    that are not MATLAB v5 (damaged, empty, a symlink loop).
     """
     folder = Path(root) / "labels"
     paths = sorted(folder.glob("*.mat"))

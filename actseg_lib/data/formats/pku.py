@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..sample import Sample
+from ._checks import check_finite, read_text
 from ._errors import FormatError
 
 FPS = 30.0
@@ -92,21 +93,31 @@ def _action_runs(labels: np.ndarray, name: str) -> list[tuple[int, int, int]]:
 # --- read -----------------------------------------------------------------------------
 
 
-def read(root, class_names=()) -> list[Sample]:
+def read(root, class_names: tuple = (), num_actions: int = 51, unlabelled: bool = False) -> list[Sample]:
     """One Sample per ``Skeleton/<seq>.txt`` (sorted by name), with its ``Label/<seq>.txt``.
 
     skeleton3d [T, 2, 25, 3] float32, frame_labels [T] int64 (0 = background), fps 30,
     meta["confidences"]. The files carry no action names: ``class_names`` (index 0 for
     background, then ids 1..51) is attached as given.
+
+    Options: ``class_names`` the names to attach (when given, action ids must index
+    it); ``num_actions`` the largest action id (51 in PKU-MMD); ``unlabelled`` read the
+    skeletons only (no Label files needed, frame_labels None). Refused (a
+    :class:`FormatError` naming the file and line): a missing or empty label file unless
+    ``unlabelled``, overlapping rows, action ids outside 1..num_actions, NaN or infinite
+    numbers, rows without 150 numbers, empty skeleton files, non-UTF-8 text.
     """
     root = Path(root)
     skeleton_paths = sorted((root / "Skeleton").glob("*.txt"))
     if not skeleton_paths:
         raise FormatError(root / "Skeleton", "<seq>.txt skeleton files", got="none")
+    top = min(num_actions, len(class_names) - 1) if class_names else num_actions
     samples = []
     for skeleton_path in skeleton_paths:
         skeleton = _read_skeleton(skeleton_path)
-        labels, confidences = _read_labels(root / "Label" / skeleton_path.name, len(skeleton))
+        labels, confidences = None, []
+        if not unlabelled:
+            labels, confidences = _read_labels(root / "Label" / skeleton_path.name, skeleton_path, len(skeleton), top)
         samples.append(
             Sample(
                 name=skeleton_path.stem,
@@ -114,7 +125,7 @@ def read(root, class_names=()) -> list[Sample]:
                 class_names=tuple(class_names),
                 skeleton3d=skeleton,
                 frame_labels=labels,
-                meta={"confidences": confidences},
+                meta={"confidences": confidences} if labels is not None else {},
             )
         )
     return samples
@@ -122,25 +133,33 @@ def read(root, class_names=()) -> list[Sample]:
 
 def _read_skeleton(path: Path) -> np.ndarray:
     """[T, 2, 25, 3] float32 from T lines of 150 numbers."""
-    lines = path.read_text(encoding="utf-8").rstrip().splitlines()
+    lines = read_text(path, f"lines of {ROW_WIDTH} numbers").rstrip().splitlines()
+    if not lines:
+        raise FormatError(path, f"at least one line (frame) of {ROW_WIDTH} numbers", got="an empty file")
     rows = np.empty((len(lines), ROW_WIDTH), dtype=np.float32)
     for index, line in enumerate(lines):
         fields = line.split()
         if len(fields) != ROW_WIDTH:
-            raise FormatError(path, f"{ROW_WIDTH} numbers", index + 1, f"{len(fields)} fields")
+            raise FormatError(path, f"{ROW_WIDTH} space-separated numbers", index + 1, f"{len(fields)} fields")
         try:
             # parse as float64 first: a 9-digit decimal then rounds to the float32 it came from
             rows[index] = np.array(fields, dtype=np.float64)
         except ValueError:
             raise FormatError(path, f"{ROW_WIDTH} numbers", index + 1, repr(line[:80])) from None
+    check_finite(path, rows, "joint coordinates", axes=("frame", "column"), lines=range(1, len(rows) + 1))
     return rows.reshape(len(lines), BODIES, JOINTS, 3)
 
 
-def _read_labels(path: Path, num_frames: int) -> tuple[np.ndarray, list[float]]:
+def _read_labels(path: Path, skeleton_path: Path, num_frames: int, top: int) -> tuple[np.ndarray, list[float]]:
     """frame_labels [T] int64 and the confidences of the rows in time order."""
-    if not path.is_file():
-        raise FormatError(path, "the label file of the skeleton with the same name", got="no such file")
-    rows = sorted(_label_rows(path, num_frames), key=lambda row: row[2])
+    expected = (
+        f"'action_id,start,end,confidence' rows with 1 <= action_id <= {top}, 0 <= start <= end < {num_frames} "
+        f"(the frames of Skeleton/{skeleton_path.name})"
+    )
+    text = read_text(path, f"{expected} (pass unlabelled=True to read skeletons only)")
+    rows = sorted(_label_rows(path, text, expected, top, num_frames), key=lambda row: row[2])
+    if not rows:
+        raise FormatError(path, f"at least one action row {expected}", got="no rows")
     labels = np.full(num_frames, BACKGROUND, dtype=np.int64)
     previous_end = -1
     for number, action, start, end, _ in rows:
@@ -152,10 +171,9 @@ def _read_labels(path: Path, num_frames: int) -> tuple[np.ndarray, list[float]]:
     return labels, [row[4] for row in rows]
 
 
-def _label_rows(path: Path, num_frames: int):
+def _label_rows(path: Path, text: str, expected: str, top: int, num_frames: int):
     """(line number, action, start, end, confidence) of each non-blank line, validated."""
-    expected = f"'action_id,start,end,confidence' with 1 <= action_id, 0 <= start <= end < {num_frames}"
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         fields = [field.strip() for field in line.split(",")]
@@ -164,6 +182,8 @@ def _label_rows(path: Path, num_frames: int):
             confidence = float(fields[3])
         except (ValueError, IndexError):
             raise FormatError(path, expected, number, repr(line)) from None
-        if len(fields) != 4 or action < 1 or not 0 <= start <= end < num_frames:
+        if len(fields) != 4 or not 1 <= action <= top or not 0 <= start <= end < num_frames:
             raise FormatError(path, expected, number, repr(line))
+        if not np.isfinite(confidence):
+            raise FormatError(path, "a finite confidence", number, repr(line))
         yield number, action, start, end, confidence

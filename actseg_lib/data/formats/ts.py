@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..sample import Sample
+from ._checks import check_finite, read_text
 from ._errors import FormatError
 
 BOOLEAN_TAGS = ("timestamps", "missing", "univariate", "equallength")
@@ -140,12 +141,16 @@ def read(root, name: str = "SynthAct", split: str = "TRAIN", fps: float = 30.0) 
 
     Each Sample has features [T, C] float32 (C channels; T may differ between cases),
     label = index into class_names (the @classLabel list, in its order) and fps ``fps``.
+
+    Options: ``name`` and ``split`` pick the file; ``fps`` the frame rate (the format
+    does not record it). Refused (a :class:`FormatError` naming the file and line):
+    NaN or infinite values written out (``?`` under ``@missing true`` is the one missing
+    value, read as NaN), labels outside ``@classLabel``, cases whose channel count or
+    length differs from the header's, non-UTF-8 text, symlink loops.
     """
     root = Path(root)
     path = root if root.is_file() else root / f"{name}_{split}.ts"
-    if not path.is_file():
-        raise FormatError(path, "a .ts file", got="no such file")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = read_text(path, "a .ts text file").splitlines()
     header, data_start = _read_header(path, lines)
     cases = _read_cases(path, lines, data_start, header)
     if not cases:
@@ -182,7 +187,7 @@ def _read_header(path: Path, lines) -> tuple[dict, int]:
             return header, number
         # a repeated tag overrides, as in aeon: its own UnitTest_TEST.ts names the problem twice
         header[tag] = _tag_value(path, number, tag, words)
-    raise FormatError(path, "@tag lines, then '@data' before the cases", len(lines), "end of file")
+    raise FormatError(path, "@tag lines, then '@data' before the cases", max(len(lines), 1), "the end of the file")
 
 
 def _tag_value(path: Path, number: int, tag: str, words: list[str]):
@@ -244,15 +249,20 @@ def _parse_channels(path: Path, number: int, channels, missing_allowed: bool) ->
             path, "channels of one length within a case", number, f"lengths {[len(column) for column in columns]}"
         )
     text = [[value.strip() for value in column] for column in columns]
-    if any("?" in column for column in text):
+    missing = np.array([[value == "?" for value in column] for column in text])  # [C, T]
+    if missing.any():
         if not missing_allowed:
             raise FormatError(path, "no '?' (the header says @missing false)", number, "'?'")
         text = [["nan" if value == "?" else value for value in column] for column in text]
     try:
         # float64 first: a 9-digit decimal then rounds to the float32 it was written from
-        return np.array(text, dtype=np.float64).T.astype(np.float32)
+        values = np.array(text, dtype=np.float64)  # [C, T]
     except ValueError:
         raise FormatError(path, "comma-separated numbers", number, repr(text[0][:5])) from None
+    # '?' is the format's missing value; a NaN or infinity written out is not
+    expected = "values ('?' marks a missing one)"
+    check_finite(path, np.where(missing, 0.0, values), expected, ("channel", "step"), [number] * len(values))
+    return values.T.astype(np.float32)
 
 
 def _parse_label(path: Path, number: int, text: str, header: dict, class_ids: dict):
