@@ -17,7 +17,8 @@ Shapes (batch ``B``, frames ``T``):
   Labels are runs of random classes, so there are boundaries; event channels are sparse
   0/1 bits, as the data pipeline keeps them.
 * recognition: ``rgb`` [B, T, 3, H, W] and ``skeleton2d`` [B, T, J, 2] in [0, 1],
-  ``label`` [B], with ``T`` and ``J`` from the preset and ``H = W`` = ``image_size``.
+  ``label`` [B], with ``T`` and ``J`` from the preset and ``H = W`` from
+  :data:`IMAGE_SIZE` (or ``image_size``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ INPUT_CHANNELS = {
 # classes where a preset leaves them to the data: OpenPack's ten operations (Null ignored)
 DATA_CLASSES = len(OPENPACK_OPERATIONS)
 FPS = 30.0  # frame rate of the segmentation inputs (OpenPack's, NTU's, PKU-MMD's clock)
-IMAGE_SIZE = 112  # SynthAct's full clips: the frame size the recognition presets are set for
+# frame size of the clips each recognition preset is set for: SynthAct's full (112) and
+# reduced (48) clips
+IMAGE_SIZE = {"full": 112, "reduced": 48}
 SEGMENT_FRAMES = 64  # mean length of a run of one label in the example labels
 EVENT_EVERY = 90  # frames between events, on average (3 seconds at 30 fps)
 
@@ -113,7 +116,7 @@ def example_batch(
     batch_size: int = 1,
     length: int | None = None,
     ragged: bool = False,
-    image_size: int = IMAGE_SIZE,
+    image_size: int | None = None,
     seed: int = 0,
 ) -> dict:
     """A random batch for model ``name`` at ``size`` (shapes in the module docstring), on
@@ -129,7 +132,7 @@ def example_batch(
     if entry.task == "recognition":
         if length is not None and length != data.num_frames:
             raise ValueError(f"{name} ({size}): clips have {data.num_frames} frames, not {length}")
-        T, J = data.num_frames, data.num_joints
+        T, J, image_size = data.num_frames, data.num_joints, image_size or IMAGE_SIZE[size]
         return {
             "rgb": torch.rand(batch_size, T, 3, image_size, image_size, generator=generator),
             "skeleton2d": torch.rand(batch_size, T, J, 2, generator=generator),
@@ -189,7 +192,7 @@ def build_example(
     length: int | None = None,
     ragged: bool = False,
     device="cpu",
-    image_size: int = IMAGE_SIZE,
+    image_size: int | None = None,
     seed: int = 0,
     model_overrides: dict | None = None,
 ) -> Example:
@@ -204,7 +207,8 @@ def build_example(
     model_kwargs = {**config["model"], **data_model_kwargs(entry.model_class, data), **(model_overrides or {})}
     torch.manual_seed(seed)
     device = torch.device(device)
-    model = build_model(name, size, **model_kwargs).to(device).train()
+    with device:  # parameters made where they train: the largest presets start in seconds on a GPU
+        model = build_model(name, size, **model_kwargs).to(device).train()
     task = make_task(entry, data, config["loss"], config["data"])
     batch = example_batch(name, size, train.batch_size, length, ragged, image_size, seed)
     batch = task.to_device(batch, device)
