@@ -33,7 +33,9 @@ precision:
   ``--peak-tflops`` overrides them (and is the only source on an unknown device or the
   CPU).
 
-A model that runs out of memory at a precision is recorded as "OOM" and the run goes on.
+A model that runs out of memory at a precision is recorded as "OOM" and the run goes on;
+any other failure is recorded with its message (the traceback goes to stdout), the run
+goes on, and the exit status is 1. The files are rewritten after every row.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ import statistics
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -170,7 +173,9 @@ def measure(name: str, precision: str, settings: dict, peak: float | None) -> di
     return row
 
 
-def run_all(models: list[str], settings: dict, peak: float | None, measure_row=measure) -> list[dict]:
+def run_all(models: list[str], settings: dict, peak: float | None, measure_row=measure, on_row=None) -> list[dict]:
+    """Every model at every precision; ``on_row(rows)`` after each row (the files are
+    rewritten then, so a run cut short keeps what it measured)."""
     rows = []
     for name in models:
         for precision in settings["precisions"]:
@@ -179,10 +184,16 @@ def run_all(models: list[str], settings: dict, peak: float | None, measure_row=m
             try:
                 row = measure_row(name, precision, settings, peak)
             except Exception as error:  # one model's failure must not lose the others' rows
-                if not is_out_of_memory(error):
-                    raise
-                row = {"model": name, "precision": precision, "error": "OOM"}
-                log(f"{name} {precision}: out of memory ({str(error).splitlines()[0][:160]})")
+                first_line = (str(error).splitlines() or [""])[0][:200]
+                if is_out_of_memory(error):
+                    row = {"model": name, "precision": precision, "error": "OOM"}
+                    log(f"{name} {precision}: out of memory ({first_line})")
+                else:
+                    row = {"model": name, "precision": precision, "error": f"{type(error).__name__}: {first_line}"}
+                    log(f"{name} {precision}: FAILED")
+                    traceback.print_exc()
+                    sys.stdout.flush()
+                del error  # its traceback holds the failed step's tensors
             row["wall_s"] = time.perf_counter() - started
             rows.append(row)
             if "error" not in row:
@@ -194,6 +205,8 @@ def run_all(models: list[str], settings: dict, peak: float | None, measure_row=m
             gc.collect()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
+            if on_row is not None:
+                on_row(rows)
     return rows
 
 
@@ -218,6 +231,8 @@ def render_markdown(result: dict) -> str:
         f"for cuDNN convolutions {result['tf32']['cudnn']} (torch's defaults, as the trainer runs).",
         "",
     ]
+    if not result["complete"]:
+        lines += ["**Incomplete**: the run stopped before every model and precision was measured.", ""]
     if result["dry_run"]:
         lines += [
             "**Dry run on the CPU**: the reduced presets, batch 1, short inputs; it checks that "
@@ -297,27 +312,36 @@ def main(argv=None, measure_row=measure) -> int:
 
     torch.manual_seed(0)
     started = time.time()
-    rows = run_all(models, settings, peak, measure_row)
-    result = {
-        "command": "python benchmarks/bench_gpu.py" + "".join(" " + shlex.quote(a) for a in (argv or sys.argv[1:])),
-        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "dry_run": dry,
-        "device": device_name,
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "python": platform.python_version(),
-        "tf32": {"matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn": torch.backends.cudnn.allow_tf32},
-        "peak_tflops": peak,
-        "peak_source": source,
-        "elapsed_s": time.time() - started,
-        "settings": settings,
-        "rows": rows,
-    }
+    command = "python benchmarks/bench_gpu.py" + "".join(" " + shlex.quote(a) for a in (argv or sys.argv[1:]))
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_gpu.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / "bench_gpu.md").write_text(render_markdown(result))
+
+    def write(rows: list[dict]) -> dict:
+        result = {
+            "command": command,
+            "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "dry_run": dry,
+            "device": device_name,
+            "torch": torch.__version__,
+            "cuda": torch.version.cuda,
+            "python": platform.python_version(),
+            "tf32": {"matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn": torch.backends.cudnn.allow_tf32},
+            "peak_tflops": peak,
+            "peak_source": source,
+            "elapsed_s": time.time() - started,
+            "complete": len(rows) == len(models) * len(precisions),
+            "settings": settings,
+            "rows": rows,
+        }
+        (out / "bench_gpu.json").write_text(json.dumps(result, indent=2) + "\n")
+        (out / "bench_gpu.md").write_text(render_markdown(result))
+        return result
+
+    result = write(run_all(models, settings, peak, measure_row, on_row=write))
     log(f"wrote {out / 'bench_gpu.json'} and {out / 'bench_gpu.md'} ({result['elapsed_s']:.0f} s)")
-    return 0
+    failed = [f"{r['model']} {r['precision']}" for r in result["rows"] if r.get("error", "OOM") != "OOM"]
+    if failed:
+        log(f"failed (not out of memory): {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -49,11 +49,18 @@ def test_out_of_memory_is_recorded_and_the_run_goes_on(bench, tmp_path):
     assert rows[0]["mfu"] is None  # no peak given on the CPU: no MFU
     assert "| interact | | | | bf16 | OOM |" in (tmp_path / "bench_gpu.md").read_text()
 
-    def fail(name, precision, settings, peak):
-        raise ValueError("a bug, not a full GPU")
 
-    with pytest.raises(ValueError, match="a bug"):
-        bench.main(["--dry-run", "--models", "ms_tcn", "--out", str(tmp_path)], measure_row=fail)
+def test_another_failure_is_recorded_the_run_goes_on_and_the_status_says_so(bench, tmp_path):
+    def fail_once(name, precision, settings, peak):
+        if precision == "fp32":
+            raise ValueError("a bug, not a full GPU")
+        return bench.measure(name, precision, settings, peak)
+
+    argv = ["--dry-run", "--models", "ms_tcn", "--steps", "1", "--warmup", "0", "--out", str(tmp_path)]
+    assert bench.main(argv, measure_row=fail_once) == 1
+    result = json.loads((tmp_path / "bench_gpu.json").read_text())
+    assert [r.get("error") for r in result["rows"]] == ["ValueError: a bug, not a full GPU", None]
+    assert result["complete"]
 
 
 def test_peak_rates_by_device_name(bench):
