@@ -297,7 +297,7 @@ def render_markdown(result: dict) -> str:
     lines += [
         "",
         f"Sequence lengths (frames): {lengths}; recognition clips have the preset's frames at "
-        f"{s['image_size']} x {s['image_size']} pixels. Why these: `BENCH_LENGTHS` in the script.",
+        f"{s['image_size']} x {s['image_size']} pixels. Why these: `BENCH_LENGTHS` in the script (`DRY_LENGTHS` for a dry run).",
         "",
     ]
     return "\n".join(lines)
