@@ -14,7 +14,7 @@ export PATH := $(BIN):$(PATH)
 export ACTSEG_SIZE ?= reduced
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: install lint format test test-fast test-lib test-notebooks book book-strict test-book lab bench sync-notebooks clean
+.PHONY: install lint format test test-fast test-lib test-notebooks book book-strict test-book lab bench bench-gpu sync-notebooks clean
 
 install: $(STAMP)
 
@@ -90,6 +90,11 @@ bench: install
 	$(BIN)/python benchmarks/bench_metrics.py
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_recognition.py
+
+## make bench-gpu: the full presets on a CUDA GPU, fp32 and bf16 (benchmarks/bench_gpu.md);
+## install the CUDA build of torch first (see README, "On a GPU")
+bench-gpu: install
+	$(BIN)/python benchmarks/bench_gpu.py
 
 ## make sync-notebooks: write each chapter's Colab badge and setup cell into its .md
 ## (from _config.yml's repository url), then re-derive every .ipynb from its .md
