@@ -854,11 +854,11 @@ class SigFormer(nn.Module):
         )
 
     def input_summary(self) -> str:
-        """One line: what this model trains on, e.g. ``SigFormer on imu_acc + events
-        (guidance masked)`` or ``SigFormer on imu_acc + skeleton2d (no events: guidance none)``."""
+        """One line: what this model trains on, e.g. ``SigFormer on imu_acc + events,
+        guidance masked`` or ``SigFormer on imu_acc + skeleton2d, no events: guidance none``."""
         names = " + ".join(name for name, _ in self.layout)
         guidance = f"guidance {self.guidance}" if self.uses_events else "no events: guidance none"
-        return f"SigFormer on {names} ({guidance})"
+        return f"SigFormer on {names}, {guidance}"
 
     def refine(self, out: SigFormerOutput, threshold: float | None = None) -> torch.Tensor:
         """Class probabilities [B, K, N] after the boundary filter and barrier pooling

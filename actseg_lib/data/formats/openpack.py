@@ -34,7 +34,9 @@ frame's time (frames before the stream's first sample take that first sample).
 
 A stream whose file is absent is left out of the Sample; the atr files must all be there.
 ``subject`` is the user's number (101 for U0101); ``meta`` also holds ``user``,
-``session`` and ``keypoint_model``.
+``session``, ``keypoint_model`` and, with the annotations, ``boxes`` [T] int64: the box
+column of the row covering each frame (0 where none does, or the cell is empty), which
+lets one session be split by box (``data.split="box"``, :mod:`actseg_lib.data.prepare`).
 
 ``write`` is the reverse, one session a sample (``name`` is the session id). It needs
 ``imu``; ``timestamps_ms`` default to 2021-10-22 10:00 JST plus ``i * 1000 / fps`` ms;
@@ -207,9 +209,17 @@ def _iso_ms(path: Path, line: int, text: str) -> int:
     return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
-def _read_operations(path: Path, clock: np.ndarray) -> np.ndarray:
-    """[T] int64 operation id of each frame; Null where no row covers it."""
+def _box_number(text: str) -> int:
+    """The annotation's box column as a number; 0 when it holds none (an empty cell)."""
+    text = text.strip()
+    return int(text) if text.isdigit() else 0
+
+
+def _read_operations(path: Path, clock: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([T] int64 operation id of each frame, Null where no row covers it; [T] int64 box
+    number of each frame, 0 where no row covers it)."""
     labels = np.full(len(clock), OPENPACK_NULL_ID, dtype=np.int64)
+    boxes = np.zeros(len(clock), dtype=np.int64)
     for line, row in _csv_rows(path, ANNOTATION_HEADER):
         if len(row) != len(ANNOTATION_HEADER):
             raise FormatError(path, f"{len(ANNOTATION_HEADER)} fields", line=line, got=f"{len(row)}")
@@ -219,8 +229,9 @@ def _read_operations(path: Path, clock: np.ndarray) -> np.ndarray:
         start, end = _iso_ms(path, line, row[6]), _iso_ms(path, line, row[7])
         if end < start:
             raise FormatError(path, "end not before start", line=line, got=f"{row[6]} .. {row[7]}")
-        labels[np.searchsorted(clock, start) : np.searchsorted(clock, end)] = operation  # [start, end)
-    return labels
+        covered = slice(np.searchsorted(clock, start), np.searchsorted(clock, end))  # [start, end)
+        labels[covered], boxes[covered] = operation, _box_number(row[3])
+    return labels, boxes
 
 
 def _user_number(user: str) -> int | None:
@@ -253,7 +264,7 @@ def _read_session(user_dir: Path, session: str, model: str) -> Sample:
         keypoints = _previous(*_read_keypoints(paths["keypoints"]), clock)  # [T, 17, 3]
         fields.update(skeleton2d=keypoints[:, None, :, :2], joint_scores=keypoints[:, None, :, 2])
     if paths["operations"].is_file():
-        fields.update(frame_labels=_read_operations(paths["operations"], clock))
+        fields["frame_labels"], fields["meta"]["boxes"] = _read_operations(paths["operations"], clock)
     return Sample(**fields)
 
 
