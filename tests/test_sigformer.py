@@ -705,3 +705,45 @@ def test_official_overrides_turn_on_every_official_switch():
     assert model.fusion.msaf[0].motion_reads_spatial.out.bias is None
     reduced = build_model("sigformer", "reduced", input_layout=LAYOUT, num_classes=5, **overrides["model"])
     assert reduced.branches.interaction == "official"
+
+
+def test_openpack_macro_f1_on_the_sessions_timestamps():
+    """Sequences that carry unix times (OpenPack's sessions) are also scored on them, as
+    the OpenPack toolkit slots seconds (``macro_f1_timestamps``); the frame-count
+    ``macro_f1`` stays as it was, and sequences without times get no such metric."""
+    from actseg_lib.data import Sample
+    from actseg_lib.data.datasets import SegmentationDataset, collate_segmentation
+    from actseg_lib.metrics import openpack_macro_f1
+
+    rng = np.random.default_rng(0)
+    samples = []
+    for k in range(3):
+        T = 60 + 12 * k
+        # uneven steps and a start half a second into a second: unix seconds are not frame seconds
+        times = 1634864400500 + k * 10**6 + np.cumsum(rng.integers(120, 220, T))
+        x = rng.standard_normal((T, 22)).astype(np.float32)
+        x[:, 20:] = 0
+        samples.append(
+            Sample(name=f"s{k}", fps=float(FPS), frame_labels=rng.integers(0, 5, T), features=x, timestamps_ms=times)
+        )
+    task = SegmentationTask(
+        decoder=SigFormerRefinement(), num_classes=5, fps=FPS, ignore_labels=(4,), metrics=("macro_f1",)
+    )
+    model = tiny()
+
+    def items_of(dataset):
+        batch = collate_segmentation([dataset[i] for i in range(len(dataset))])
+        return task.predict(model, batch)
+
+    items = items_of(SegmentationDataset(samples, inputs=("features",), ignore_labels=(4,)))
+    scores = task.metrics(items)
+    preds = [np.where(p == 4, IGNORE_INDEX, p) for p in SigFormerRefinement.frame_predictions(items, None)]
+    truths = [np.where(s.frame_labels == 4, IGNORE_INDEX, s.frame_labels) for s in samples]
+    times = [s.timestamps_ms for s in samples]
+    expected = 100 * openpack_macro_f1(times, preds, times, truths, classes=(0, 1, 2, 3), null_id=IGNORE_INDEX)
+    assert scores["macro_f1_timestamps"] == pytest.approx(expected)
+    assert scores["macro_f1_timestamps"] != pytest.approx(scores["macro_f1"])  # the slots differ here
+    assert "macro_f1_timestamps thr none" in scores
+    untimed = [Sample(name=s.name, fps=s.fps, frame_labels=s.frame_labels, features=s.features) for s in samples]
+    plain = task.metrics(items_of(SegmentationDataset(untimed, inputs=("features",), ignore_labels=(4,))))
+    assert "macro_f1_timestamps" not in plain and plain["macro_f1"] == scores["macro_f1"]
