@@ -176,3 +176,19 @@ def test_keypoints_of_the_wrong_size_are_named(user):
     data["annotations"][3]["keypoints"] = data["annotations"][3]["keypoints"][:16]
     path.write_text(json.dumps(data))
     expect_error(user.parent, path, r"annotations\[3\]")
+
+
+def test_a_root_without_kinect_is_read_without_keypoints(tmp_path):
+    """The IMU and IoT parts alone (no kinect/ folder anywhere): the sessions are read
+    without skeleton2d; asked for (keypoints=True), the keypoints are required."""
+    import shutil
+
+    from actseg_lib.data.sources import load_data
+
+    formats.write("openpack", [session(np.random.default_rng(0))], tmp_path)
+    shutil.rmtree(tmp_path / "U0101" / "kinect")
+    (sample,) = formats.read("openpack", tmp_path)
+    assert sample.skeleton2d is None and sample.imu is not None and sample.frame_labels is not None
+    with pytest.raises(FormatError, match="keypoints"):
+        formats.read("openpack", tmp_path, keypoints=True)
+    assert load_data(f"openpack:{tmp_path}")[0].skeleton2d is None

@@ -336,19 +336,153 @@ def test_forward_shapes_and_refinement():
     torch.testing.assert_close(refined[:, :, :7].sum(1), torch.ones(2, 7))
 
 
-def test_no_guidance_needs_no_events_and_the_others_do():
+def test_no_events_in_the_layout_means_no_guidance_and_bad_layouts_fail():
     torch.manual_seed(0)
     small = settings(
         imu_dim=8, keypoint_dim=8, dim=8, depth=1, fusion_depth=1, heads=2, dim_head=4, ffn_dim=16, groups=2
     )
     model = SigFormer(input_layout=LAYOUT[:2], num_classes=5, fps=FPS, **{**small, "guidance": "none"}).eval()
     assert model(frames()[..., :20]).class_logits.shape == (2, 5, 10)
-    with pytest.raises(ValueError, match="events"):
-        SigFormer(input_layout=LAYOUT[:2], num_classes=5, fps=FPS, **{**small, "guidance": "masked"})
+    # asked for masked guidance, but the data has no events: the "none" arm, said so
+    adapted = SigFormer(input_layout=LAYOUT[:2], num_classes=5, fps=FPS, **{**small, "guidance": "masked"})
+    assert adapted.guidance == "none" and adapted.fusion.guidance == "none"
+    assert "no events" in adapted.input_summary()
     with pytest.raises(ValueError, match="22 channels"):
         tiny()(torch.randn(1, 60, 21))
-    with pytest.raises(ValueError, match="IMU"):
-        SigFormer(input_layout=[["skeleton2d", 8]], num_classes=5, **small)
+    for bad in ([["events", 2]], [["imu_acc", 12], ["imu", 24]], [["imu_acc", 12], ["rgb", 3]]):
+        with pytest.raises(ValueError, match="IMU"):
+            SigFormer(input_layout=bad, num_classes=5, fps=FPS, **small)
+
+
+# the paper's modality study: every non-empty subset of the dense streams, events or not
+SUBSETS = [
+    [name for name in names]
+    for names in (
+        ("imu_acc", "skeleton2d", "events"),
+        ("imu_acc", "skeleton2d"),
+        ("imu_acc", "events"),
+        ("imu_acc",),
+        ("skeleton2d", "events"),
+        ("skeleton2d",),
+    )
+]
+CHANNELS = dict(LAYOUT)
+
+
+def subset_model(names, seed=0, **kwargs):
+    torch.manual_seed(seed)
+    layout = [[n, CHANNELS[n]] for n in names]
+    return SigFormer(input_layout=layout, num_classes=5, fps=FPS, **settings(**kwargs))
+
+
+def subset_frames(names, B=2, seconds=10, seed=0):
+    """frames() cut to the channels of ``names``, in layout order."""
+    x = frames(B, seconds, seed=seed)
+    parts = dict(zip(CHANNELS, torch.split(x, list(CHANNELS.values()), dim=-1)))
+    return torch.cat([parts[n] for n in names], dim=-1)
+
+
+@pytest.mark.parametrize("names", SUBSETS, ids="+".join)
+def test_every_modality_subset_trains(names):
+    model = subset_model(names).train()
+    x, mask = subset_frames(names), torch.ones(2, 60, dtype=torch.bool)
+    mask[1, 40:] = False
+    batch = {"x": x, "mask": mask, "labels": torch.randint(0, 5, (2, 60))}
+    out = model(x, mask)
+    dense = [n for n in names if n != "events"]
+    assert out.class_logits.shape == (2, 5, 10) and len(out.inner_class_logits) == len(dense)
+    assert (out.event_bits is None) == ("events" not in names)
+    loss, _ = SigFormerLoss(class_weight=0.5, inner_class_weight=0.5, boundary_weight=0.2, inner_boundary_weight=0.2)(
+        out, batch, model
+    )
+    loss.backward()
+    # every parameter the subset model has is used (none left over from an absent stream)
+    unused = [k for k, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum()]
+    assert not unused, unused
+
+
+@pytest.mark.parametrize("names", SUBSETS[1:], ids="+".join)
+def test_a_subset_model_has_no_parameters_of_what_is_absent(names):
+    """Each part by name, with the streams it needs: a part is there exactly when all of
+    them are (SGF needs its dense stream and the events, MSAF both dense streams)."""
+    needs = {
+        "motion_tokens.": {"imu_acc"},
+        "motion_encoder.": {"imu_acc"},
+        "motion_bottleneck.": {"imu_acc"},
+        "fusion.motion_in.": {"imu_acc"},
+        "fusion.ffn_motion.": {"imu_acc"},
+        "spatial_tokens.": {"skeleton2d"},
+        "spatial_encoder.": {"skeleton2d"},
+        "spatial_bottleneck.": {"skeleton2d"},
+        "fusion.spatial_in.": {"skeleton2d"},
+        "fusion.ffn_spatial.": {"skeleton2d"},
+        "event_tokens.": {"events"},
+        "fusion.sgf_motion.": {"imu_acc", "events"},
+        "fusion.sgf_spatial.": {"skeleton2d", "events"},
+        "fusion.msaf.": {"imu_acc", "skeleton2d"},
+    }
+    full = {k for k, _ in subset_model(SUBSETS[0]).named_parameters()}
+    have = {k for k, _ in subset_model(names).named_parameters()}
+    assert have < full
+    for prefix, streams in needs.items():
+        assert any(k.startswith(prefix) for k in full)
+        present = {k for k in have if k.startswith(prefix)}
+        assert bool(present) == (streams <= set(names)), prefix
+    shared = {k for k in full if not k.startswith(tuple(needs))}  # branches, fusion.norm
+    assert shared <= have
+
+
+def test_the_full_layout_is_the_model_it_always_was():
+    """Parameter names and initial weights of the three-input model do not depend on the
+    subset machinery: built in the same order, the recorded runs stay valid."""
+    model = subset_model(SUBSETS[0])
+    names = [k for k, _ in model.named_parameters()]
+    first = ["motion_tokens.proj.weight", "motion_tokens.proj.bias", "spatial_tokens.proj.weight"]
+    assert names[:3] == first and names.index("event_tokens.embed.0.weight") < names.index("fusion.motion_in.weight")
+    assert count_parameters(model) == count_parameters(tiny())
+    for a, b in zip(model.state_dict().values(), tiny().state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_the_imu_only_model_reads_nothing_but_the_imu(tmp_path):
+    """Through the data pipeline: with ``inputs=["imu_acc"]`` the keypoints and events of
+    the samples can change at will and the model's output does not move; a change of the
+    IMU moves it."""
+    from actseg_lib.data import Sample
+    from actseg_lib.data.datasets import collate_segmentation
+    from actseg_lib.data.prepare import prepare_segmentation
+
+    rng = np.random.default_rng(0)
+
+    def session(i, shift=0.0):
+        T = 60
+        return Sample(
+            name=f"s{i}",
+            fps=float(FPS),
+            class_names=("a", "b", "c", "d", "e"),
+            frame_labels=rng.integers(0, 5, T),
+            imu=np.random.default_rng(i).standard_normal((T, 4, 6)).astype(np.float32),
+            skeleton2d=np.random.default_rng(100 + i).standard_normal((T, 1, 4, 2)).astype(np.float32) + shift,
+            events={"scanner": np.array([3, 40]) + int(shift)},
+            subject=i,
+            meta={"image_size": 100},
+        )
+
+    def output(samples):
+        data = prepare_segmentation("x:y", inputs=["imu_acc"], samples=samples, progress=False)
+        assert data.layout == (("imu_acc", 12),)
+        torch.manual_seed(0)
+        model = SigFormer(**data.stream_kwargs(), num_classes=5, **settings()).eval()
+        batch = collate_segmentation([data.dataset("train")[k] for k in range(len(data.splits["train"]))])
+        return model(batch["x"], batch["mask"]).class_logits, data
+
+    base, data = output([session(i) for i in range(8)])
+    moved, _ = output([session(i, shift=5.0) for i in range(8)])
+    torch.testing.assert_close(base, moved, rtol=0, atol=0)
+    changed = [session(i) for i in range(8)]
+    for s in changed:
+        s.imu[..., 0] += 1.0
+    assert not torch.allclose(base, output(changed)[0])
 
 
 def test_interactive_branches_can_be_left_out():
@@ -571,3 +705,45 @@ def test_official_overrides_turn_on_every_official_switch():
     assert model.fusion.msaf[0].motion_reads_spatial.out.bias is None
     reduced = build_model("sigformer", "reduced", input_layout=LAYOUT, num_classes=5, **overrides["model"])
     assert reduced.branches.interaction == "official"
+
+
+def test_openpack_macro_f1_on_the_sessions_timestamps():
+    """Sequences that carry unix times (OpenPack's sessions) are also scored on them, as
+    the OpenPack toolkit slots seconds (``macro_f1_timestamps``); the frame-count
+    ``macro_f1`` stays as it was, and sequences without times get no such metric."""
+    from actseg_lib.data import Sample
+    from actseg_lib.data.datasets import SegmentationDataset, collate_segmentation
+    from actseg_lib.metrics import openpack_macro_f1
+
+    rng = np.random.default_rng(0)
+    samples = []
+    for k in range(3):
+        T = 60 + 12 * k
+        # uneven steps and a start half a second into a second: unix seconds are not frame seconds
+        times = 1634864400500 + k * 10**6 + np.cumsum(rng.integers(120, 220, T))
+        x = rng.standard_normal((T, 22)).astype(np.float32)
+        x[:, 20:] = 0
+        samples.append(
+            Sample(name=f"s{k}", fps=float(FPS), frame_labels=rng.integers(0, 5, T), features=x, timestamps_ms=times)
+        )
+    task = SegmentationTask(
+        decoder=SigFormerRefinement(), num_classes=5, fps=FPS, ignore_labels=(4,), metrics=("macro_f1",)
+    )
+    model = tiny()
+
+    def items_of(dataset):
+        batch = collate_segmentation([dataset[i] for i in range(len(dataset))])
+        return task.predict(model, batch)
+
+    items = items_of(SegmentationDataset(samples, inputs=("features",), ignore_labels=(4,)))
+    scores = task.metrics(items)
+    preds = [np.where(p == 4, IGNORE_INDEX, p) for p in SigFormerRefinement.frame_predictions(items, None)]
+    truths = [np.where(s.frame_labels == 4, IGNORE_INDEX, s.frame_labels) for s in samples]
+    times = [s.timestamps_ms for s in samples]
+    expected = 100 * openpack_macro_f1(times, preds, times, truths, classes=(0, 1, 2, 3), null_id=IGNORE_INDEX)
+    assert scores["macro_f1_timestamps"] == pytest.approx(expected)
+    assert scores["macro_f1_timestamps"] != pytest.approx(scores["macro_f1"])  # the slots differ here
+    assert "macro_f1_timestamps thr none" in scores
+    untimed = [Sample(name=s.name, fps=s.fps, frame_labels=s.frame_labels, features=s.features) for s in samples]
+    plain = task.metrics(items_of(SegmentationDataset(untimed, inputs=("features",), ignore_labels=(4,))))
+    assert "macro_f1_timestamps" not in plain and plain["macro_f1"] == scores["macro_f1"]

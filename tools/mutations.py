@@ -720,8 +720,8 @@ MUTATIONS = [
         "SigFormer SGF",
         "the mask reaches the attention",
         SIG,
-        "m, s = sgf_m(m, guidance, allowed), sgf_s(s, guidance, allowed)",
-        "m, s = sgf_m(m, guidance, allowed), sgf_s(s, guidance, None)",
+        "s = self.sgf_spatial[i](s, guidance, allowed) if self.has_spatial else None",
+        "s = self.sgf_spatial[i](s, guidance, None) if self.has_spatial else None",
         "the spatial stream's SGF gets no mask",
     ),
     M(
@@ -747,8 +747,8 @@ MUTATIONS = [
         "SigFormer fusion",
         "output LN(m + s)",
         SIG,
-        "return self.norm(m + s) * mask[..., None]",
-        "return self.norm(m) * mask[..., None]",
+        "fused = m + s if self.has_motion and self.has_spatial else (m if self.has_motion else s)",
+        "fused = m if self.has_motion and self.has_spatial else (m if self.has_motion else s)",
         "the fusion's output drops the spatial stream",
     ),
     M(

@@ -155,7 +155,8 @@ class SegmentationDataset(_SampleSubset):
         mean, std: per-channel statistics of ``x`` (e.g. from :func:`channel_stats` on
             the training split); when given, ``x`` is standardised with them.
 
-    Items: ``x`` [T, C] float, ``labels`` [T] long, ``boundaries`` [T] float.
+    Items: ``x`` [T, C] float, ``labels`` [T] long, ``boundaries`` [T] float, and
+    ``timestamps_ms`` [T] int64 when the sample has them (OpenPack's unix times).
     """
 
     def __init__(
@@ -202,11 +203,14 @@ class SegmentationDataset(_SampleSubset):
                     f"{len(self.mean)} (were they computed on other inputs?)"
                 )
             x = (x - self.mean) / self.std
-        return {
+        item = {
             "x": torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
             "labels": torch.from_numpy(labels[step]),
             "boundaries": torch.from_numpy(np.asarray(boundaries, np.float32)[step]),
         }
+        if s.timestamps_ms is not None:
+            item["timestamps_ms"] = torch.from_numpy(np.ascontiguousarray(s.timestamps_ms[step], dtype=np.int64))
+        return item
 
 
 def channel_stats(dataset: SegmentationDataset) -> tuple[np.ndarray, np.ndarray]:
@@ -226,7 +230,8 @@ def channel_stats(dataset: SegmentationDataset) -> tuple[np.ndarray, np.ndarray]
 def collate_segmentation(batch: list[dict]) -> dict:
     """Pad a list of sequences to the longest: ``x`` [B, T, C], ``labels`` [B, T]
     (``IGNORE_INDEX`` where padded), ``boundaries`` [B, T], ``mask`` [B, T] bool,
-    ``lengths`` [B]."""
+    ``lengths`` [B]; ``timestamps_ms``, a list of each sequence's [T_b] times, when every
+    sequence has them."""
     lengths = torch.tensor([len(item["labels"]) for item in batch])
     T = int(lengths.max())
     channels = {item["x"].shape[1] for item in batch}
@@ -240,4 +245,7 @@ def collate_segmentation(batch: list[dict]) -> dict:
         n = len(item["labels"])
         x[b, :n], labels[b, :n], boundaries[b, :n] = item["x"], item["labels"], item["boundaries"]
     mask = torch.arange(T)[None] < lengths[:, None]
-    return {"x": x, "labels": labels, "boundaries": boundaries, "mask": mask, "lengths": lengths}
+    batched = {"x": x, "labels": labels, "boundaries": boundaries, "mask": mask, "lengths": lengths}
+    if all("timestamps_ms" in item for item in batch):
+        batched["timestamps_ms"] = [item["timestamps_ms"] for item in batch]
+    return batched

@@ -8,29 +8,42 @@ trimmed clips.
   :func:`~actseg_lib.data.sources.source_split`); the watch data by subject (1-6 train, 7-8
   val, 9-10 test); a real format's own split files (``meta["split"]``), with a
   validation set carved out of train when the format has none (MS-TCN's bundles);
-  otherwise whole subjects (or, lacking subjects, sequences) drawn with a fixed seed;
+  otherwise test and validation carved with a fixed seed (0). Carving takes whole
+  subjects when the carved-from part holds at least two, else single recordings (MS-TCN
+  and OpenPack of one user name no two subjects: by recording); :func:`describe` says
+  which. Data too small to give each split a sequence fails with a ValueError that says
+  how to split it. ``split="box"`` cuts OpenPack sessions at their box numbers
+  (``meta["boxes"]``) and carves boxes instead (the same user in every split: within-user
+  numbers); ``split="auto"`` does so when OpenPack data has fewer than three sessions
+  (the OpenPack toolkit's sample is one session of one user);
 * **classes**: the samples' ``class_names``; OpenPack's operation ids become indices;
 * **ignored and background classes**: OpenPack's and SynthAct packaging's Null is
   ignored (as the OpenPack metric ignores it); a class named "background", or SynthAct
   daily's idle, is background for edit and F1;
 * **inputs**: ``"auto"`` picks frame ``features`` when the source has them, else the 3D
-  skeleton (plus IMUs when present), else the 2D skeleton, else IMUs;
+  skeleton (plus IMUs when present), else the 2D skeleton, else IMUs; inputs named
+  explicitly that the data lacks (OpenPack without its ``kinect`` folder: no
+  ``skeleton2d``) are left out, kept in ``missing_inputs`` and said by :func:`describe`,
+  as long as one remains;
 * **normalisation**: per-channel mean and std from the training split only; event
   channels stay 0/1 bits (models read them as bits: SigFormer's masks).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..common.labels import IGNORE_INDEX
 from .datasets import SEGMENTATION_INPUTS, RecognitionDataset, SegmentationDataset, channel_stats, input_layout
+from .sample import ARRAY_FIELDS
 from .sources import load_data, source_split
 
 WATCH_SUBJECTS = {"train": (1, 2, 3, 4, 5, 6), "val": (7, 8), "test": (9, 10)}
 SPLITS = ("train", "val", "test")
+SPLIT_RULES = ("auto", "box")  # data.split
+SEED = 0  # of every carved split
 
 
 def _split(splits: dict, split: str) -> np.ndarray:
@@ -58,6 +71,10 @@ class SegmentationData:
     layout: tuple = ()  # ((input name, channels), ...) of x
     fps: float = 30.0  # of x, after sample_rate
     skeleton_origin: str = "spine"  # 3D joints per frame from the spine base, or as the camera sees them
+    split: str = "auto"  # the split rule asked for (SPLIT_RULES)
+    split_how: dict = field(default_factory=dict)  # split -> how it was made, in words
+    missing_inputs: tuple = ()  # inputs asked for that the data does not carry
+    ignored_names: tuple = ()  # the classes left out of training and scoring (OpenPack's Null)
 
     @property
     def num_classes(self) -> int:
@@ -105,6 +122,9 @@ class SegmentationData:
             "mean": [float(v) for v in self.mean],
             "std": [float(v) for v in self.std],
             "split_sizes": {k: int(len(v)) for k, v in self.splits.items()},
+            "split": self.split,
+            "split_how": dict(self.split_how),
+            "missing_inputs": list(self.missing_inputs),
         }
 
 
@@ -128,42 +148,132 @@ def _records(samples) -> list[dict]:
     return [{"subject": s.subject, "view": s.view, "meta": s.meta} for s in samples]
 
 
-def _carve(indices: np.ndarray, groups: np.ndarray, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``indices`` into (rest, carved): whole groups (subjects) when there are at
-    least two, else single sequences."""
+class SplitTooSmall(ValueError):
+    """Too few sequences (or subjects) to give each of train, val and test one."""
+
+
+def _carve(
+    indices: np.ndarray, groups: np.ndarray, fraction: float, rng, unit: str = "subject"
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Split ``indices`` into (rest, carved, how): whole groups (``how`` = ``unit``, what
+    a group is) when there are at least two, else single sequences ("recording"); both
+    parts non-empty."""
     keys = np.unique(groups[indices])
     if len(keys) >= 2:
-        chosen = rng.choice(keys, size=max(1, int(round(fraction * len(keys)))), replace=False)
-        carved = np.isin(groups[indices], chosen)
-    else:
-        carved = np.zeros(len(indices), bool)
-        carved[rng.choice(len(indices), size=max(1, int(round(fraction * len(indices)))), replace=False)] = True
-    return indices[~carved], indices[carved]
+        size = min(len(keys) - 1, max(1, int(round(fraction * len(keys)))))
+        carved = np.isin(groups[indices], rng.choice(keys, size=size, replace=False))
+        return indices[~carved], indices[carved], unit
+    if len(indices) < 2:
+        raise SplitTooSmall(f"{len(indices)} sequence(s) to split in two")
+    size = min(len(indices) - 1, max(1, int(round(fraction * len(indices)))))
+    carved = np.zeros(len(indices), bool)
+    carved[rng.choice(len(indices), size=size, replace=False)] = True
+    return indices[~carved], indices[carved], "recording"
 
 
-def split_indices(
-    samples, spec: str, val_fraction: float = 0.15, test_fraction: float = 0.3, seed: int = 0
-) -> dict[str, np.ndarray]:
-    """Train / val / test indices for the samples of ``spec`` (rules in the module docstring)."""
+def _too_small(spec: str, count: str, by_box: bool) -> ValueError:
+    how = (
+        "more sessions or longer ones"
+        if by_box
+        else "the data split files (meta 'split': train / val / test) or more sequences, or, for OpenPack, "
+        "split its sessions by box (--set data.split=box)"
+    )
+    return ValueError(
+        f"--data {spec!r}: {count} cannot be split into train, val and test (one each at least); give {how}"
+    )
+
+
+def _split_and_how(
+    samples, spec: str, val_fraction: float = 0.15, test_fraction: float = 0.3, seed: int = SEED, unit: str = ""
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """:func:`split_indices` and, per split, how it was made (words for :func:`describe`);
+    ``unit`` names what a recording is ("box" after :func:`cut_by_box`)."""
     own = source_split(samples, spec, val_fraction=val_fraction, seed=seed)
     if own is not None:
-        return own
+        return own, {
+            "train": "SynthAct's cross-subject split, odd-numbered subjects, less val",
+            "val": f"subjects carved from train, seed {seed}",
+            "test": "SynthAct's cross-subject split, even-numbered subjects",
+        }
     records = _records(samples)
     subjects = np.array([-1 if r.get("subject") is None else r["subject"] for r in records])
     if spec == "real:watch":
-        return {k: np.flatnonzero(np.isin(subjects, v)) for k, v in WATCH_SUBJECTS.items()}
+        parts = {k: np.flatnonzero(np.isin(subjects, v)) for k, v in WATCH_SUBJECTS.items()}
+        return parts, {k: f"subjects {', '.join(map(str, v))}" for k, v in WATCH_SUBJECTS.items()}
     rng = np.random.default_rng(seed)
-    groups = subjects if len(np.unique(subjects)) > 1 else np.arange(len(records))
+    by_subject = len(np.unique(subjects)) > 1
+    groups = subjects if by_subject else np.arange(len(records))
+    group_unit = "subject" if by_subject else "recording"
+
+    def by(kind: str) -> str:
+        return unit if kind == "recording" and unit else kind
+
     named = [r.get("meta", {}).get("split") for r in records]
     if all(n in SPLITS for n in named):
         named = np.array(named)
         parts = {k: np.flatnonzero(named == k) for k in SPLITS}
+        how = {k: f"the source's {k} split" for k in SPLITS}
         if len(parts["val"]) == 0 and len(parts["train"]) > 1:
-            parts["train"], parts["val"] = _carve(parts["train"], groups, val_fraction, rng)
-        return parts
-    rest, test = _carve(np.arange(len(records)), groups, test_fraction, rng)
-    train, val = _carve(rest, groups, val_fraction / (1 - test_fraction), rng)
-    return {"train": train, "val": val, "test": test}
+            parts["train"], parts["val"], kind = _carve(parts["train"], groups, val_fraction, rng, group_unit)
+            how["val"] = f"carved from the source's train split by {by(kind)}, seed {seed}"
+            how["train"] = "the source's train split, less val"
+        elif len(parts["val"]) == 0:
+            how["val"] = "none: the source's train split holds one sequence"
+        return parts, how
+    try:
+        rest, test, test_kind = _carve(np.arange(len(records)), groups, test_fraction, rng, group_unit)
+        train, val, val_kind = _carve(rest, groups, val_fraction / (1 - test_fraction), rng, group_unit)
+    except SplitTooSmall:
+        raise _too_small(spec, _count(len(records), unit or "sequence"), unit == "box") from None
+    how = {
+        "train": "the rest",
+        "val": f"carved from what test left by {by(val_kind)}, seed {seed}",
+        "test": f"carved by {by(test_kind)}, seed {seed}",
+    }
+    return {"train": train, "val": val, "test": test}, how
+
+
+def split_indices(
+    samples, spec: str, val_fraction: float = 0.15, test_fraction: float = 0.3, seed: int = SEED
+) -> dict[str, np.ndarray]:
+    """Train / val / test indices for the samples of ``spec`` (rules in the module docstring)."""
+    return _split_and_how(samples, spec, val_fraction, test_fraction, seed)[0]
+
+
+def _frames(value, T: int) -> bool:
+    return isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) == T
+
+
+def _cut(sample, start: int, stop: int, name: str, meta: dict):
+    """Frames ``start:stop`` of ``sample`` as a Sample of their own: every per-frame array
+    (and per-frame meta array) cut, events moved to the new frame numbers."""
+    T = sample.num_frames
+    arrays = {k: getattr(sample, k)[start:stop] for k in ARRAY_FIELDS if getattr(sample, k) is not None}
+    events = {k: np.asarray(v)[(v >= start) & (v < stop)] - start for k, v in sample.events.items()}
+    kept = {k: (v[start:stop] if _frames(v, T) else v) for k, v in sample.meta.items()}
+    return replace(sample, name=name, events=events, meta={**kept, **meta}, **arrays)
+
+
+def cut_by_box(samples) -> list:
+    """Each OpenPack session cut into one sequence per box: a box runs from the first frame
+    its annotations cover to the next box's first frame (the Null gap before a box goes
+    with it; frames before the first box go with the first). Needs ``meta["boxes"]``
+    (the OpenPack reader keeps it)."""
+    pieces = []
+    for sample in samples:
+        boxes = np.asarray(sample.meta.get("boxes", ()))
+        numbered = np.flatnonzero(boxes > 0)
+        if not len(numbered):
+            raise ValueError(
+                f"sample {sample.name!r}: no box numbers (meta 'boxes') to split by box; "
+                "OpenPack's annotation files carry them"
+            )
+        changes = numbered[np.r_[True, boxes[numbered][1:] != boxes[numbered][:-1]]]  # each box's first frame
+        starts, stops = np.r_[0, changes[1:]], np.r_[changes[1:], sample.num_frames]
+        for start, stop, box in zip(starts, stops, boxes[changes]):
+            meta = {"box": int(box), "session_name": sample.name}
+            pieces.append(_cut(sample, int(start), int(stop), f"{sample.name}-box{int(box):02d}", meta))
+    return pieces
 
 
 def _label_setup(sample) -> tuple[tuple, tuple, tuple]:
@@ -209,8 +319,12 @@ def prepare_segmentation(
     samples=None,
     progress: bool = True,
     skeleton_origin: str = "spine",
+    split: str = "auto",
 ) -> SegmentationData:
     """Load ``spec`` and set up segmentation datasets (see the module docstring).
+
+    ``split``: "auto" (the rules of the module docstring) or "box" (OpenPack sessions cut
+    into their boxes, and the boxes split; "auto" does it for fewer than three sessions).
 
     ``skeleton_origin``: "spine" centres the 3D joints of every frame on the spine base
     (where the body stands in the room does not reach the model); "camera" keeps them as
@@ -226,20 +340,28 @@ def prepare_segmentation(
             f"--data {spec!r}: sample {first.name!r} has no frame labels; "
             "segmentation needs untrimmed, frame-labelled sequences"
         )
-    if (first.meta or {}).get("label_kind") == "openpack_id":
+    if split not in SPLIT_RULES:
+        raise ValueError(f"data.split: expected one of {SPLIT_RULES}, got {split!r}")
+    openpack = (first.meta or {}).get("label_kind") == "openpack_id"
+    if split == "box" or (openpack and len(samples) < 3 and "boxes" in (first.meta or {})):
+        split = "box"
+        samples = cut_by_box(samples)
+        first = samples[0]
+    if openpack:
         samples, class_names = _openpack_to_indices(samples)
-        background, ignore = (), ()
+        background, ignore, ignored_names = (), (), ("Null",)
     else:
         class_names, background, ignore = _label_setup(first)
+        ignored_names = tuple(class_names[k] if k < len(class_names) else str(k) for k in ignore)
     if not class_names:  # ids only (DeST's gt_arr): name each class by its id
         labelled = [s.frame_labels[(s.frame_labels >= 0) & (s.frame_labels != IGNORE_INDEX)] for s in samples]
         count = max((int(y.max()) + 1 for y in labelled if y.size), default=0)
         if count == 0:
             raise ValueError(f"--data {spec!r}: the samples carry no class_names and no labelled frame")
         class_names = tuple(f"class {k}" for k in range(count))
-    inputs = auto_inputs(first) if inputs == "auto" else tuple(inputs)
+    inputs, missing = (auto_inputs(first), ()) if inputs == "auto" else _present_inputs(first, inputs)
     event_names = tuple(sorted(first.events)) if "events" in inputs else ()
-    splits = split_indices(samples, spec)
+    splits, split_how = _split_and_how(samples, spec, unit="box" if split == "box" else "")
     if len(splits["train"]) == 0:
         raise ValueError(f"--data {spec!r}: the training split is empty")
     layout = input_layout(first, inputs, event_names)
@@ -265,7 +387,67 @@ def prepare_segmentation(
         layout,
         float(first.fps) / sample_rate,
         skeleton_origin,
+        split,
+        split_how,
+        missing,
+        ignored_names,
     )
+
+
+def _present_inputs(sample, inputs) -> tuple[tuple, tuple]:
+    """(the inputs ``sample`` carries, those it lacks); all of them when it carries none,
+    so the error names what is missing."""
+    present = set(sample.modalities()) | ({"imu_acc"} if sample.imu is not None else set())
+    inputs = tuple(inputs)
+    kept = tuple(name for name in inputs if name in present)
+    if not kept:
+        return inputs, ()
+    return kept, tuple(name for name in inputs if name not in present)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}{'es' if what.endswith(('s', 'x')) else 's'}"
+
+
+def describe(data: SegmentationData, model=None) -> str:
+    """A few lines saying what was read and how it was split, e.g.::
+
+        openpack:/data/openpack: 1 session cut into 12 boxes, 10 classes; ignored: Null
+          inputs: imu_acc (12 channels) + events (2: printer, scanner); not in the data: skeleton2d
+          train: 7 sequences (the rest)
+          val: 2 sequences (carved from the rest by box, seed 0)
+          test: 3 sequences (carved by box, seed 0)
+          SigFormer on imu_acc + events, guidance masked (no skeleton2d in the data)
+
+    ``model``: the model built on it; one that has ``input_summary()`` says what it trains
+    on in its own words."""
+    count = _count(len(data.samples), "sequence")
+    if data.split == "box":
+        sessions = len({s.meta.get("session_name") for s in data.samples})
+        count = f"{_count(sessions, 'session')} cut into {_count(len(data.samples), 'box')}"
+    labels = [_count(data.num_classes, "class")]
+    labels.append(f"background: {', '.join(data.class_names[k] for k in data.background)}" if data.background else "")
+    labels.append(f"ignored: {', '.join(data.ignored_names)}" if data.ignored_names else "")
+    lines = [f"{data.spec}: {count}, " + "; ".join(part for part in labels if part)]
+    channels = dict(data.layout)
+    inputs = []
+    for name in data.inputs:
+        detail = f"{channels.get(name, '?')} channels"
+        if name == "events":
+            detail = f"{len(data.event_names)}: {', '.join(data.event_names)}"
+        inputs.append(f"{name} ({detail})")
+    missing = f"; not in the data: {', '.join(data.missing_inputs)}" if data.missing_inputs else ""
+    lines.append(f"  inputs: {' + '.join(inputs)}{missing}")
+    for split in SPLITS:
+        size = len(data.splits.get(split, ()))
+        lines.append(f"  {split}: {data.split_how.get(split, 'given')} ({_count(size, 'sequence')})")
+    if model is not None:
+        summary = model.input_summary() if hasattr(model, "input_summary") else ""
+        summary = summary or f"{type(model).__name__} on {' + '.join(data.inputs)}"
+        if data.missing_inputs:
+            summary += f" (no {' or '.join(data.missing_inputs)} in the data)"
+        lines.append(f"  {summary}")
+    return "\n".join(lines)
 
 
 def _events_as_bits(stats, layout) -> tuple[np.ndarray, np.ndarray]:
@@ -327,7 +509,7 @@ def recognition_splits(samples, spec: str, val_fraction: float = 0.15, seed: int
     subjects = np.array([r["subject"] for r in _records(samples)])
     train = np.flatnonzero(np.isin(subjects, NTU_XSUB_TRAIN))
     test = np.flatnonzero(~np.isin(subjects, NTU_XSUB_TRAIN))
-    train, val = _carve(train, subjects, val_fraction, np.random.default_rng(seed))
+    train, val, _ = _carve(train, subjects, val_fraction, np.random.default_rng(seed))
     return {"train": train, "val": val, "test": test}
 
 

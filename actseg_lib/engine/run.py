@@ -61,6 +61,7 @@ def prepare_task_data(
             inputs=settings.get("inputs", "auto"),
             sample_rate=settings.get("sample_rate", 1),
             skeleton_origin=settings.get("skeleton_origin", "spine"),
+            split=settings.get("split", "auto"),
             stats=(saved["mean"], saved["std"]) if saved else None,
             samples=samples,
             progress=progress,
@@ -158,6 +159,10 @@ def train_model(
     model_kwargs = {**config["model"], **data_model_kwargs(entry.model_class, dataset)}
     torch.manual_seed(train_config.seed)  # the same initial weights on every rank and every run
     model = build_model(name, size, **model_kwargs)
+    if progress and info.is_main and entry.task == "segmentation":  # what was read, how it was split
+        from ..data.prepare import describe
+
+        print(describe(dataset, model), flush=True)
     run_info = {
         "model": name,
         "size": size,

@@ -62,8 +62,11 @@ class SegmentationTask:
     ``f1@10/25/50``), ``score`` (their mean: one number that rewards both frame accuracy
     and clean segments, used to pick the best epoch), with ``"macro_f1"`` in ``metrics``
     OpenPack's macro F1 on 1-second slots (the ``ignore_labels`` classes left out, a
-    frame predicted as one of them counted as a miss), and every one of them again for
-    each further prediction variant of the decoder, keyed ``"<metric> <variant>"``.
+    frame predicted as one of them counted as a miss) with seconds counted from each
+    sequence's first frame, and, when the sequences carry timestamps (OpenPack's
+    sessions), ``"macro_f1_timestamps"``: the same on their unix times, as the OpenPack
+    toolkit slots them; and every one of them again for each further prediction variant
+    of the decoder, keyed ``"<metric> <variant>"``.
     """
 
     name = "segmentation"
@@ -92,11 +95,16 @@ class SegmentationTask:
 
     @torch.no_grad()
     def predict(self, model, batch: dict) -> list[dict]:
-        """The decoder's items, one per sequence (cut to its length)."""
-        return self.decoder.items(_unwrapped(model), model(batch["x"], batch["mask"]), batch)
+        """The decoder's items, one per sequence (cut to its length), with the sequence's
+        ``timestamps_ms`` when the batch has them."""
+        items = self.decoder.items(_unwrapped(model), model(batch["x"], batch["mask"]), batch)
+        for item, times in zip(items, batch.get("timestamps_ms", ())):
+            item["timestamps_ms"] = times.cpu().numpy()
+        return items
 
-    def score_predictions(self, preds: list[np.ndarray], truths: list[np.ndarray]) -> dict:
-        """The metrics (percent) of per-frame predictions against per-frame truths."""
+    def score_predictions(self, preds: list[np.ndarray], truths: list[np.ndarray], timestamps=None) -> dict:
+        """The metrics (percent) of per-frame predictions against per-frame truths;
+        ``timestamps``: each sequence's unix times in ms, for ``macro_f1_timestamps``."""
         scores = frame_scores(preds, truths, self.background)
         if "macro_f1" in self.extra_metrics:
             times = [np.arange(len(y), dtype=np.int64) * 1000 // int(round(self.fps)) for y in truths]
@@ -106,15 +114,21 @@ class SegmentationTask:
             scores["macro_f1"] = 100.0 * openpack_macro_f1(
                 times, preds, times, truths, classes=classes, null_id=IGNORE_INDEX
             )
+            if timestamps is not None:
+                scores["macro_f1_timestamps"] = 100.0 * openpack_macro_f1(
+                    timestamps, preds, timestamps, truths, classes=classes, null_id=IGNORE_INDEX
+                )
         return scores
 
     def metrics(self, items: list[dict]) -> dict:
         truths = [item["labels"] for item in items]
+        timestamps = [item.get("timestamps_ms") for item in items]
+        timestamps = timestamps if items and all(t is not None for t in timestamps) else None
         variants = self.decoder.predictions(items)
-        result = self.score_predictions(variants[""], truths)
+        result = self.score_predictions(variants[""], truths, timestamps)
         for variant, preds in variants.items():
             if variant:
-                scores = self.score_predictions(preds, truths)
+                scores = self.score_predictions(preds, truths, timestamps)
                 result.update({f"{key} {variant}": value for key, value in scores.items()})
         return result
 

@@ -71,6 +71,12 @@ summed into one guidance stream after their embeddings (as the code does) and sh
 mask; the heads are LayerNorm + Linear (the code shares one LayerNorm and one BiLSTM
 between both heads); SynthAct has no bounding-box stream, so the spatial stream is the
 keypoints alone.
+
+**Modality subsets** (the paper's modality study): ``input_layout`` may hold the IMU
+stream, the keypoints or both, with or without the events. What is absent is not built:
+one dense stream has no motion-spatial fusion and fuses itself alone; without events
+there is no event tokenizer and no SGF, and the guidance is "none". The three-input model
+is built in the same order as ever, so its parameters and initial weights do not change.
 """
 
 from __future__ import annotations
@@ -455,12 +461,19 @@ class SparseGuidedCrossModalModule(nn.Module):
 
     ``guidance``: "masked" (the paper), "unmasked" (the official code) or "none" (SGF
     skipped: the sparse signals do not enter). ``attention``: the SGF and MSAF
-    attentions' width, "wide" or "split" (the official code's; :func:`cross_attention`)."""
+    attentions' width, "wide" or "split" (the official code's; :func:`cross_attention`).
+
+    A subset of the modalities (the paper's modality study) fuses what exists:
+    ``motion_dim`` or ``spatial_dim`` None leaves that stream out, and MSAF with it (it
+    needs both); the result is LN of the streams there are. ``sparse=False`` (no sparse
+    signal in the data) builds no SGF at all; ``guidance="none"`` with ``sparse`` keeps
+    the SGF layers unused, as the recorded "none" arms were built (same initialisation).
+    """
 
     def __init__(
         self,
-        motion_dim: int,
-        spatial_dim: int,
+        motion_dim: int | None,
+        spatial_dim: int | None,
         dim: int,
         depth: int,
         heads: int,
@@ -470,18 +483,34 @@ class SparseGuidedCrossModalModule(nn.Module):
         guidance: str = "masked",
         window: int = 3,
         attention: str = "wide",
+        sparse: bool = True,
     ):
         super().__init__()
         _check_choice("guidance", guidance, GUIDANCE_MODES)
         _check_choice("cross_attention", attention, CROSS_ATTENTIONS)
-        self.guidance, self.window = guidance, window
-        self.motion_in, self.spatial_in = nn.Linear(motion_dim, dim), nn.Linear(spatial_dim, dim)
+        if motion_dim is None and spatial_dim is None:
+            raise ValueError("SparseGuidedCrossModalModule: needs a motion or a spatial stream (or both)")
+        if not sparse and guidance != "none":
+            raise ValueError(f"guidance={guidance!r} needs the sparse signals (sparse=True), or guidance='none'")
+        self.guidance, self.window, self.depth = guidance, window, depth
+        self.has_motion, self.has_spatial = motion_dim is not None, spatial_dim is not None
+        # built in this order whatever is present, so the full model's initial weights
+        # (and its parameter names) are those it was recorded with
+        if self.has_motion:
+            self.motion_in = nn.Linear(motion_dim, dim)
+        if self.has_spatial:
+            self.spatial_in = nn.Linear(spatial_dim, dim)
         args = (dim, heads, dim_head, dropout, attention)
-        self.sgf_motion = nn.ModuleList(SparseGuidedFusion(*args) for _ in range(depth))
-        self.sgf_spatial = nn.ModuleList(SparseGuidedFusion(*args) for _ in range(depth))
-        self.msaf = nn.ModuleList(MotionSpatialFusion(*args) for _ in range(depth))
-        self.ffn_motion = nn.ModuleList(PostNormFeedForward(dim, ffn_dim, dropout) for _ in range(depth))
-        self.ffn_spatial = nn.ModuleList(PostNormFeedForward(dim, ffn_dim, dropout) for _ in range(depth))
+        if sparse and self.has_motion:
+            self.sgf_motion = nn.ModuleList(SparseGuidedFusion(*args) for _ in range(depth))
+        if sparse and self.has_spatial:
+            self.sgf_spatial = nn.ModuleList(SparseGuidedFusion(*args) for _ in range(depth))
+        if self.has_motion and self.has_spatial:
+            self.msaf = nn.ModuleList(MotionSpatialFusion(*args) for _ in range(depth))
+        if self.has_motion:
+            self.ffn_motion = nn.ModuleList(PostNormFeedForward(dim, ffn_dim, dropout) for _ in range(depth))
+        if self.has_spatial:
+            self.ffn_spatial = nn.ModuleList(PostNormFeedForward(dim, ffn_dim, dropout) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
 
     def guidance_mask(self, bits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -490,16 +519,20 @@ class SparseGuidedCrossModalModule(nn.Module):
         return _pair_mask(mask)
 
     def forward(self, motion, spatial, guidance, bits, mask):
-        m, s = self.motion_in(motion), self.spatial_in(spatial)
+        # motion, spatial [B, N, d] (None when the stream is absent); guidance [B, N, D] or None
+        m = self.motion_in(motion) if self.has_motion else None
+        s = self.spatial_in(spatial) if self.has_spatial else None
         allowed = self.guidance_mask(bits, mask) if self.guidance != "none" else None
-        for sgf_m, sgf_s, msaf, ffn_m, ffn_s in zip(
-            self.sgf_motion, self.sgf_spatial, self.msaf, self.ffn_motion, self.ffn_spatial
-        ):
+        for i in range(self.depth):
             if allowed is not None:
-                m, s = sgf_m(m, guidance, allowed), sgf_s(s, guidance, allowed)
-            m, s = msaf(m, s, mask)
-            m, s = ffn_m(m), ffn_s(s)
-        return self.norm(m + s) * mask[..., None]
+                m = self.sgf_motion[i](m, guidance, allowed) if self.has_motion else None
+                s = self.sgf_spatial[i](s, guidance, allowed) if self.has_spatial else None
+            if self.has_motion and self.has_spatial:
+                m, s = self.msaf[i](m, s, mask)
+            m = self.ffn_motion[i](m) if self.has_motion else None
+            s = self.ffn_spatial[i](s) if self.has_spatial else None
+        fused = m + s if self.has_motion and self.has_spatial else (m if self.has_motion else s)
+        return self.norm(fused) * mask[..., None]
 
 
 # --- mutual interactive branches ---------------------------------------------------------
@@ -642,13 +675,22 @@ class SigFormerOutput:
     class_features: torch.Tensor  # [B, N, D] the class branch's last features
 
 
+MOTION_INPUTS = ("imu_acc", "imu")  # the motion stream: one of these
+SPATIAL_INPUT = "skeleton2d"  # the spatial stream
+SPARSE_INPUT = "events"  # the sparse signals
+
+
 def _layout(input_layout) -> list[tuple[str, int]]:
+    """``[(name, channels), ...]``, checked: at most one IMU stream, and at least one dense
+    stream (an IMU or the keypoints); the events are optional."""
     layout = [(str(name), int(ch)) for name, ch in input_layout]
     names = [n for n, _ in layout]
-    motion = [n for n in names if n in ("imu", "imu_acc")]
-    if len(motion) != 1 or "skeleton2d" not in names:
+    motion = [n for n in names if n in MOTION_INPUTS]
+    unknown = [n for n in names if n not in (*MOTION_INPUTS, SPATIAL_INPUT, SPARSE_INPUT)]
+    if unknown or len(motion) > 1 or not (motion or SPATIAL_INPUT in names):
         raise ValueError(
-            f"input_layout: SigFormer needs one IMU stream ('imu_acc' or 'imu') and 'skeleton2d', got {names}"
+            f"input_layout: SigFormer reads one IMU stream ('imu_acc' or 'imu'), '{SPATIAL_INPUT}' or both, "
+            f"and optionally '{SPARSE_INPUT}'; got {names}"
         )
     return layout
 
@@ -659,7 +701,11 @@ class SigFormer(nn.Module):
     Args:
         input_layout: ``[(input name, channels per frame), ...]`` in the order the
             frame vector ``x`` holds them (what the data pipeline feeds): an IMU stream
-            (``imu_acc`` or ``imu``), ``skeleton2d`` and, for guidance, ``events``.
+            (``imu_acc`` or ``imu``), ``skeleton2d`` and, for guidance, ``events``. Any
+            non-empty subset of the two dense streams, with or without the events (the
+            paper's modality study): the model is the paper's minus what is absent (one
+            dense stream: no motion-spatial fusion; no events: guidance "none", whatever
+            ``guidance`` says). :meth:`input_summary` says what it trains on.
         num_classes: operations (Null is not a class: it is ignored).
         fps: frames per second of ``x`` (OpenPack's clock: 30); a token is one second.
         keypoint_step: keep every n-th keypoint frame (2: 15 Hz of a 30 Hz clock).
@@ -717,34 +763,41 @@ class SigFormer(nn.Module):
         self.boundary_threshold = boundary_threshold
         self.barrier_kernel, self.barrier_alpha = barrier_kernel, barrier_alpha
         channels = dict(self.layout)
-        self.motion_name = "imu_acc" if "imu_acc" in channels else "imu"
+        self.motion_name = next((n for n in MOTION_INPUTS if n in channels), None)
+        self.has_spatial = SPATIAL_INPUT in channels
+        self.uses_events = SPARSE_INPUT in channels
+        # without sparse signals there is nothing to guide with: the "none" arm
+        self.guidance = guidance if self.uses_events else "none"
+        _check_choice("guidance", guidance, GUIDANCE_MODES)
         f = self.frames_per_token
-        self.motion_tokens = SecondTokenizer(channels[self.motion_name], f, imu_dim)
-        self.spatial_tokens = SecondTokenizer(channels["skeleton2d"], f, keypoint_dim, step=keypoint_step)
-        self.motion_encoder = ModalityEncoder(imu_dim, depth, heads, dim_head, dropout, groups=groups)
-        self.spatial_encoder = ModalityEncoder(keypoint_dim, depth, heads, dim_head, dropout, groups=groups)
-        self.motion_bottleneck = IntermediateBottleneck(imu_dim, num_classes)
-        self.spatial_bottleneck = IntermediateBottleneck(keypoint_dim, num_classes)
-        self.uses_events = guidance != "none"
-        if self.uses_events:
-            if "events" not in channels:
-                raise ValueError(
-                    f"guidance={guidance!r} needs an 'events' input; input_layout has "
-                    f"{[n for n, _ in self.layout]} (or use guidance='none')"
-                )
-            self.event_tokens = EventTokenizer(channels["events"], f, event_dim, dim)
+        # built in the order the full model always was (same names, same initial weights)
+        if self.motion_name:
+            self.motion_tokens = SecondTokenizer(channels[self.motion_name], f, imu_dim)
+        if self.has_spatial:
+            self.spatial_tokens = SecondTokenizer(channels[SPATIAL_INPUT], f, keypoint_dim, step=keypoint_step)
+        if self.motion_name:
+            self.motion_encoder = ModalityEncoder(imu_dim, depth, heads, dim_head, dropout, groups=groups)
+        if self.has_spatial:
+            self.spatial_encoder = ModalityEncoder(keypoint_dim, depth, heads, dim_head, dropout, groups=groups)
+        if self.motion_name:
+            self.motion_bottleneck = IntermediateBottleneck(imu_dim, num_classes)
+        if self.has_spatial:
+            self.spatial_bottleneck = IntermediateBottleneck(keypoint_dim, num_classes)
+        if self.guidance != "none":
+            self.event_tokens = EventTokenizer(channels[SPARSE_INPUT], f, event_dim, dim)
         self.fusion = SparseGuidedCrossModalModule(
-            imu_dim,
-            keypoint_dim,
+            imu_dim if self.motion_name else None,
+            keypoint_dim if self.has_spatial else None,
             dim,
             fusion_depth,
             heads,
             dim_head,
             ffn_dim,
             dropout,
-            guidance,
+            self.guidance,
             window,
             cross_attention,
+            sparse=self.uses_events,
         )
         self.branches = MutualInteractiveBranches(
             dim,
@@ -775,27 +828,37 @@ class SigFormer(nn.Module):
         inputs = self.split_inputs(x)
         tokens = token_mask(mask, self.frames_per_token)  # [B, N]
         frame_m = mask[..., None].to(x.dtype)
-        motion = self.motion_encoder(self.motion_tokens(inputs[self.motion_name] * frame_m), tokens)
-        spatial = self.spatial_encoder(self.spatial_tokens(inputs["skeleton2d"] * frame_m), tokens)
-        motion, motion_logits, motion_boundary = self.motion_bottleneck(motion, tokens)
-        spatial, spatial_logits, spatial_boundary = self.spatial_bottleneck(spatial, tokens)
-        if self.uses_events:
-            guidance, bits = self.event_tokens(inputs["events"] * frame_m)
+        motion = spatial = None
+        inner_logits, inner_boundary = [], []
+        if self.motion_name:
+            motion = self.motion_encoder(self.motion_tokens(inputs[self.motion_name] * frame_m), tokens)
+        if self.has_spatial:
+            spatial = self.spatial_encoder(self.spatial_tokens(inputs[SPATIAL_INPUT] * frame_m), tokens)
+        if self.motion_name:
+            motion, logits, boundary = self.motion_bottleneck(motion, tokens)
+            inner_logits.append(logits)
+            inner_boundary.append(boundary)
+        if self.has_spatial:
+            spatial, logits, boundary = self.spatial_bottleneck(spatial, tokens)
+            inner_logits.append(logits)
+            inner_boundary.append(boundary)
+        if self.guidance != "none":
+            guidance, bits = self.event_tokens(inputs[SPARSE_INPUT] * frame_m)
             guidance = guidance + sinusoidal_positions(guidance.shape[1], guidance.shape[2], x.device)
         else:
             guidance, bits = None, None
         fused = self.fusion(motion, spatial, guidance, bits, tokens)
         class_logits, boundary_logits, class_features = self.branches(fused, tokens)
         return SigFormerOutput(
-            class_logits,
-            boundary_logits,
-            [motion_logits, spatial_logits],
-            [motion_boundary, spatial_boundary],
-            tokens,
-            bits,
-            fused,
-            class_features,
+            class_logits, boundary_logits, inner_logits, inner_boundary, tokens, bits, fused, class_features
         )
+
+    def input_summary(self) -> str:
+        """One line: what this model trains on, e.g. ``SigFormer on imu_acc + events,
+        guidance masked`` or ``SigFormer on imu_acc + skeleton2d, no events: guidance none``."""
+        names = " + ".join(name for name, _ in self.layout)
+        guidance = f"guidance {self.guidance}" if self.uses_events else "no events: guidance none"
+        return f"SigFormer on {names}, {guidance}"
 
     def refine(self, out: SigFormerOutput, threshold: float | None = None) -> torch.Tensor:
         """Class probabilities [B, K, N] after the boundary filter and barrier pooling

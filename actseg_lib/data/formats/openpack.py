@@ -39,7 +39,9 @@ Every file must be there: the four atr files, the keypoints (unless ``keypoints=
 both event logs (unless ``events=False``) and the annotation (unless ``unlabelled=True``);
 an option left out leaves its field out of the Sample.
 ``subject`` is the user's number (101 for U0101); ``meta`` also holds ``user``,
-``session`` and ``keypoint_model``.
+``session``, ``keypoint_model`` and, with the annotations, ``boxes`` [T] int64: the box
+column of the row covering each frame (0 where none does, or the cell is empty), which
+lets one session be split by box (``data.split="box"``, :mod:`actseg_lib.data.prepare`).
 
 ``write`` is the reverse, one session a sample (``name`` is the session id). It needs
 ``imu``; ``timestamps_ms`` default to 2021-10-22 10:00 JST plus ``i * 1000 / fps`` ms;
@@ -252,10 +254,17 @@ def _iso_ms(path: Path, line: int, text: str) -> int:
     return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
-def _read_operations(path: Path, clock: np.ndarray) -> np.ndarray:
-    """[T] int64 operation id of each frame; Null where no row covers it."""
+def _box_number(text: str) -> int:
+    """The annotation's box column as a number; 0 when it holds none (an empty cell)."""
+    text = text.strip()
+    return int(text) if text.isdigit() else 0
+
+
+def _read_operations(path: Path, clock: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """([T] int64 operation id of each frame, Null where no row covers it; [T] int64 box
+    number of each frame, 0 where no row covers it)."""
     expected = "the session's operation labels (pass unlabelled=True to read without labels)"
-    intervals = []  # (start ms, end ms, line, operation)
+    intervals = []  # (start ms, end ms, line, operation, box)
     for line, row in _csv_rows(path, ANNOTATION_HEADER, expected=expected):
         if len(row) != len(ANNOTATION_HEADER):
             raise FormatError(path, f"{len(ANNOTATION_HEADER)} fields", line=line, got=f"{len(row)}")
@@ -265,18 +274,20 @@ def _read_operations(path: Path, clock: np.ndarray) -> np.ndarray:
         start, end = _iso_ms(path, line, row[6]), _iso_ms(path, line, row[7])
         if end < start:
             raise FormatError(path, "end not before start", line=line, got=f"{row[6]} .. {row[7]}")
-        intervals.append((start, end, line, operation))
+        intervals.append((start, end, line, operation, _box_number(row[3])))
     if not intervals:
         raise FormatError(path, "at least one operation row after the header", line=2, got="none")
     labels = np.full(len(clock), OPENPACK_NULL_ID, dtype=np.int64)
+    boxes = np.zeros(len(clock), dtype=np.int64)
     previous = None
-    for start, end, line, operation in sorted(intervals):
+    for start, end, line, operation, box in sorted(intervals):
         if previous is not None and start < previous[1]:
             expected = f"operations that do not overlap (the one on line {previous[2]} ends later)"
             raise FormatError(path, expected, line=line, got=f"start {start} ms before {previous[1]} ms")
-        labels[np.searchsorted(clock, start) : np.searchsorted(clock, end)] = operation  # [start, end)
+        covered = slice(np.searchsorted(clock, start), np.searchsorted(clock, end))  # [start, end)
+        labels[covered], boxes[covered] = operation, box
         previous = (start, end, line)
-    return labels
+    return labels, boxes
 
 
 def _user_number(user: str) -> int | None:
@@ -319,7 +330,7 @@ def _read_session(
         points = _previous(times, points, clock)  # [T, 17, 3]
         fields.update(skeleton2d=points[:, None, :, :2], joint_scores=points[:, None, :, 2])
     if not unlabelled:
-        fields.update(frame_labels=_read_operations(paths["operations"], clock))
+        fields["frame_labels"], fields["meta"]["boxes"] = _read_operations(paths["operations"], clock)
     return Sample(**fields)
 
 
@@ -333,7 +344,7 @@ def read(
     users: str | list[str] | None = None,
     sessions: str | list[str] | None = None,
     model: str = DEFAULT_MODEL,
-    keypoints: bool = True,
+    keypoints: bool | None = None,
     events: bool = True,
     unlabelled: bool = False,
     max_gap_ms: int = 1000,
@@ -342,7 +353,10 @@ def read(
     folder (sorted) and every session found in its atr folders.
 
     Options: ``users`` and ``sessions`` pick some (in the order given); ``model`` names
-    the keypoint folder; ``keypoints=False`` reads without the keypoint files and
+    the keypoint folder; ``keypoints=False`` reads without the keypoint files, True with
+    them, and None (the default) with them when any user folder read has a ``kinect``
+    folder (a root of the IMU and IoT parts alone, what most users download first, is
+    read without keypoints; one user with keypoints makes them required of all);
     ``events=False`` without the scanner and printer logs (otherwise each session must
     have them); ``unlabelled=True`` reads without the operation annotation files
     (frame_labels None); ``max_gap_ms`` is the longest a resampled stream may hold one
@@ -359,11 +373,14 @@ def read(
         users = sorted(path.name for path in root.iterdir() if (path / "atr").is_dir())
         if not users:
             raise FormatError(root, "user folders <root>/<user>/atr/...", got="none")
+    for user in users:
+        if not (root / user).is_dir():
+            raise FormatError(root / user, "a user folder", got="no such folder")
+    if keypoints is None:
+        keypoints = any((root / user / "kinect").is_dir() for user in users)
     samples = []
     for user in users:
         user_dir = root / user
-        if not user_dir.is_dir():
-            raise FormatError(user_dir, "a user folder", got="no such folder")
         names = _sessions(user_dir) if sessions is None else sessions
         options = (model, keypoints, events, unlabelled, max_gap_ms)
         samples += [_read_session(user_dir, session, *options) for session in names]
