@@ -23,6 +23,15 @@ INTERACT_DATA = "synthact:daily"
 _SIGFORMER_PAPER_ARM = {}
 _NO_INNER_LOSSES = {"loss": {"inner_class_weight": 0.0, "inner_boundary_weight": 0.0}}
 
+# The paper's modality study on SynthAct (a measured comparison, not one of the claims):
+# the inputs SigFormer reads; what is absent is not built (no keypoints: no
+# motion-spatial fusion; no events: no sparse guided fusion, guidance none)
+SIGFORMER_MODALITIES = {
+    "IMU + keypoints + events": _SIGFORMER_PAPER_ARM,
+    "IMU + events": {"data": {"inputs": ["imu_acc", "events"]}},
+    "IMU alone": {"data": {"inputs": ["imu_acc"]}},
+}
+
 G1 = Claim(
     id="G1",
     paper="SigFormer",

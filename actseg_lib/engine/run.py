@@ -44,7 +44,7 @@ def default_runs_dir() -> Path:
 
 
 # the keys of a run's "data" section: what prepare_task_data and make_task read
-DATA_KEYS = ("inputs", "sample_rate", "skeleton_origin", "num_frames", "augment")
+DATA_KEYS = ("inputs", "sample_rate", "skeleton_origin", "num_frames", "augment", "split")
 
 
 def prepare_task_data(
