@@ -120,6 +120,8 @@ def main(argv=None) -> int:
             "-q",
             "--rootdir",
             str(content),
+            "--confcutdir",  # not the repository's conftest.py, above the default work folder
+            str(content),
             notebook.name,
         ]
         print(f"--- {stem}", flush=True)
