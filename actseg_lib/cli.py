@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         "actseg_lib.data.synthact.DIALS), real:<watch|basic_motions>, "
         "or <format>:<path>[,<option>=<value>...] with a format of `actseg synth --help` and options "
         "of its reader (keywords of actseg_lib.data.formats.<format>.read), e.g. "
-        "openpack:/data/openpack,model=mmpose or mstcn:/data/50salads,allow_length_mismatch=True"
+        "openpack:/data/openpack,keypoints=False or mstcn:/data/50salads,allow_length_mismatch=True"
     )
     train = command(
         "train",

@@ -192,3 +192,16 @@ def test_a_root_without_kinect_is_read_without_keypoints(tmp_path):
     with pytest.raises(FormatError, match="keypoints"):
         formats.read("openpack", tmp_path, keypoints=True)
     assert load_data(f"openpack:{tmp_path}")[0].skeleton2d is None
+
+
+def test_a_root_without_system_is_read_without_events(tmp_path):
+    """No system/ folder anywhere: the sessions are read without events; asked for
+    (events=True), the event logs are required."""
+    import shutil
+
+    formats.write("openpack", [session(np.random.default_rng(0))], tmp_path)
+    shutil.rmtree(tmp_path / "U0101" / "system")
+    (sample,) = formats.read("openpack", tmp_path)
+    assert not sample.events and sample.skeleton2d is not None
+    with pytest.raises(FormatError, match="system"):
+        formats.read("openpack", tmp_path, events=True)

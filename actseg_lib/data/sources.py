@@ -11,7 +11,7 @@ real datasets' formats.
   ``mstcn:/data/50salads`` (formats: :data:`actseg_lib.data.formats.FORMATS`), with
   options of the format's reader (the keywords of ``actseg_lib.data.formats.<format>.read``,
   each value read as its default's type; booleans as True/False, true/false or 1/0):
-  ``openpack:/data/openpack,model=mmpose``,
+  ``openpack:/data/openpack,keypoints=False``,
   ``mstcn:/data/50salads,allow_length_mismatch=True``, ``dest:/data/pku,dataset=pku-mmd``.
   Only trailing ``,<name>=<value>`` parts are options, so a path may hold commas;
 * ``real:<name>`` -- small real data shipped in PyPI packages: ``real:watch`` (seglearn's

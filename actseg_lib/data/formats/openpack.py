@@ -345,7 +345,7 @@ def read(
     sessions: str | list[str] | None = None,
     model: str = DEFAULT_MODEL,
     keypoints: bool | None = None,
-    events: bool = True,
+    events: bool | None = None,
     unlabelled: bool = False,
     max_gap_ms: int = 1000,
 ) -> list[Sample]:
@@ -357,8 +357,7 @@ def read(
     them, and None (the default) with them when any user folder read has a ``kinect``
     folder (a root of the IMU and IoT parts alone, what most users download first, is
     read without keypoints; one user with keypoints makes them required of all);
-    ``events=False`` without the scanner and printer logs (otherwise each session must
-    have them); ``unlabelled=True`` reads without the operation annotation files
+    ``events`` likewise for the scanner and printer logs and the ``system`` folder; ``unlabelled=True`` reads without the operation annotation files
     (frame_labels None); ``max_gap_ms`` is the longest a resampled stream may hold one
     value (atr02..04 and the keypoints must cover atr01's clock with no longer gap).
     Refused (a :class:`FormatError` naming the file and line): missing files not opted
@@ -378,6 +377,8 @@ def read(
             raise FormatError(root / user, "a user folder", got="no such folder")
     if keypoints is None:
         keypoints = any((root / user / "kinect").is_dir() for user in users)
+    if events is None:
+        events = any((root / user / "system").is_dir() for user in users)
     samples = []
     for user in users:
         user_dir = root / user
