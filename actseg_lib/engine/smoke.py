@@ -34,6 +34,7 @@ from ..models.registry import build_model, count_parameters, model_config, model
 from .config import TrainConfig
 from .optim import build_optimizer, build_scheduler
 from .run import data_model_kwargs, make_task
+from .trainer import apply_gradients
 
 # Channels per frame of each named segmentation input at the real datasets the presets
 # are written for (used only where a preset leaves its inputs to the data).
@@ -176,12 +177,7 @@ class Example:
         """One training step, the trainer's inner loop; returns the loss (detached)."""
         with torch.autocast(self.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
             loss, _ = self.task.loss(self.model, self.batch)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.config.clip_grad_norm:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad_norm)
-        self.optimizer.step()
-        self.scheduler.step()
+        apply_gradients(loss, self.model, self.optimizer, self.config.clip_grad_norm, self.scheduler)
         return loss.detach()
 
 

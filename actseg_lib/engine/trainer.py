@@ -64,6 +64,19 @@ def require_tensorboard():
     return SummaryWriter
 
 
+def apply_gradients(loss: torch.Tensor, model, optimizer, clip_grad_norm: float = 0.0, scheduler=None) -> None:
+    """The trainer's update from a step's loss: backward, gradient clipping (when
+    ``clip_grad_norm``), the optimiser's step and the scheduler's (when given). Training,
+    the time-per-step estimate and the full presets' smoke step all take it."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip_grad_norm:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+
+
 def resolve_device(device=None) -> torch.device:
     if device is not None:
         return torch.device(device)
@@ -321,10 +334,11 @@ class Trainer:
         if self.tensorboard and self.dist.is_main and self.epochs_done < cfg.epochs:
             writer = require_tensorboard()(log_dir=str(self.out_dir / "tensorboard"))
         bar = None  # a notebook reuses one bar; a terminal leaves one per epoch
+        val_steps = len(self._eval_loader(val_set)) if val_set is not None else 0
         try:
             for epoch in range(self.epochs_done, cfg.epochs):
                 validate = val_set is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs)
-                steps = len(loader) + (len(self._eval_loader(val_set)) if validate else 0)
+                steps = len(loader) + (val_steps if validate else 0)
                 if mode == "bars" or (mode == "notebook" and bar is None):
                     bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=True)
                 elif mode == "notebook":
@@ -379,12 +393,7 @@ class Trainer:
                     f"non-finite loss {loss_value} at epoch {epoch + 1}, batch {step + 1}; "
                     "lower the learning rate or check the inputs for NaN"
                 )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.clip_grad_norm:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad_norm)
-            optimizer.step()
-            scheduler.step()
+            apply_gradients(loss, self.model, optimizer, cfg.clip_grad_norm, scheduler)
             loss_sum, batches = loss_sum + loss_value, batches + 1
             for k, v in parts.items():
                 parts_sum[k] = parts_sum.get(k, 0.0) + v
@@ -424,9 +433,7 @@ class Trainer:
                 batch = self.task.to_device(next(batches), self.device)
                 with self._autocast():
                     loss, _ = self.task.loss(model, batch)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                apply_gradients(loss, model, optimizer, self.config.clip_grad_norm)
                 took.append(time.perf_counter() - started)
         finally:
             set_rng_state(streams)
