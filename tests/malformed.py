@@ -65,13 +65,20 @@ def _file(root: Path, pattern: str) -> Path:
     return matches[0]
 
 
-def edit_text(pattern: str, change: Callable[[str], str]):
+def on_file(pattern: str, action: Callable[[Path], None]):
+    """A corruption: ``action`` done to the first file matching ``pattern`` under a
+    dataset's root; it returns that file (the one the error must name)."""
+
     def corrupt(root: Path) -> Path:
         path = _file(root, pattern)
-        path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8")
+        action(path)
         return path
 
     return corrupt
+
+
+def edit_text(pattern: str, change: Callable[[str], str]):
+    return on_file(pattern, lambda path: path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8"))
 
 
 def edit_lines(pattern: str, change: Callable[[list[str]], list[str]]):
@@ -101,67 +108,47 @@ def edit_field(pattern: str, index: int, field_index: int, value: str, sep: str 
 
 
 def edit_npy(pattern: str, change: Callable[[np.ndarray], np.ndarray]):
-    def corrupt(root: Path) -> Path:
-        path = _file(root, pattern)
-        np.save(path, change(np.load(path)), allow_pickle=True)  # object arrays are a case
-        return path
-
-    return corrupt
+    # allow_pickle on writing: object arrays are a case
+    return on_file(pattern, lambda path: np.save(path, change(np.load(path)), allow_pickle=True))
 
 
 def edit_mat(pattern: str, change: Callable[[dict], None]):
-    def corrupt(root: Path) -> Path:
-        path = _file(root, pattern)
+    def rewrite(path: Path) -> None:
         mat = {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith("__")}
         change(mat)
         scipy.io.savemat(path, mat)
-        return path
 
-    return corrupt
+    return on_file(pattern, rewrite)
 
 
 def write_bytes(pattern: str, data: bytes):
-    def corrupt(root: Path) -> Path:
-        path = _file(root, pattern)
-        path.write_bytes(data)
-        return path
-
-    return corrupt
+    return on_file(pattern, lambda path: path.write_bytes(data))
 
 
 def non_utf8(pattern: str):
     """Bytes that are not UTF-8 at the start of the file's middle line."""
 
-    def corrupt(root: Path) -> Path:
-        path = _file(root, pattern)
+    def prefix_middle_line(path: Path) -> None:
         lines = path.read_bytes().splitlines(keepends=True)
         middle = len(lines) // 2
         lines[middle] = b"\xff\xfe" + lines[middle]
         path.write_bytes(b"".join(lines))
-        return path
 
-    return corrupt
+    return on_file(pattern, prefix_middle_line)
 
 
 def delete(pattern: str):
-    def corrupt(root: Path) -> Path:
-        path = _file(root, pattern)
-        path.unlink()
-        return path
-
-    return corrupt
+    return on_file(pattern, Path.unlink)
 
 
 def symlink_loop(pattern: str):
     """The file replaced by a link to itself."""
 
-    def corrupt(root: Path) -> Path:
-        path = _file(root, pattern)
+    def loop(path: Path) -> None:
         path.unlink()
         path.symlink_to(path.name)
-        return path
 
-    return corrupt
+    return on_file(pattern, loop)
 
 
 def set_value(value: float, index=(0, 0)):
@@ -427,14 +414,12 @@ def openpack_cases() -> list[Case]:
     def keypoints(change):
         import json
 
-        def corrupt(root: Path) -> Path:
-            path = _file(root, kp)
-            data = json.loads(path.read_text(encoding="utf-8"))
+        def edit(text: str) -> str:
+            data = json.loads(text)
             change(data["annotations"])
-            path.write_text(json.dumps(data), encoding="utf-8")  # writes NaN as NaN, as Python does
-            return path
+            return json.dumps(data)  # writes NaN as NaN, as Python does
 
-        return corrupt
+        return edit_text(kp, edit)
 
     def set_point(value):
         def change(annotations):
