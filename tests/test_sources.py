@@ -163,6 +163,7 @@ def test_synthact_dials_reach_the_generator(tmp_path, monkeypatch):
     "spec,expected",
     [
         ("openpack:/data/openpack,model=mmpose", ("openpack", "/data/openpack", {"model": "mmpose"})),
+        ("openpack:/data/openpack,keypoints=False", ("openpack", "/data/openpack", {"keypoints": False})),
         (
             "mstcn:/data/50salads,allow_length_mismatch=True,split_index=2",
             ("mstcn", "/data/50salads", {"allow_length_mismatch": True, "split_index": 2}),

@@ -414,9 +414,9 @@ def describe(data: SegmentationData, model=None) -> str:
 
         openpack:/data/openpack: 1 session cut into 12 boxes, 10 classes; ignored: Null
           inputs: imu_acc (12 channels) + events (2: printer, scanner); not in the data: skeleton2d
-          train: 7 sequences (the rest)
-          val: 2 sequences (carved from the rest by box, seed 0)
-          test: 3 sequences (carved by box, seed 0)
+          train: the rest (7 sequences)
+          val: carved from what test left by box, seed 0 (2 sequences)
+          test: carved by box, seed 0 (3 sequences)
           SigFormer on imu_acc + events, guidance masked (no skeleton2d in the data)
 
     ``model``: the model built on it; one that has ``input_summary()`` says what it trains
